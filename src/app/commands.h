@@ -1,0 +1,14 @@
+// Each tierserve subcommand lives in its own file and registers itself on the CLI11 app.
+// A subcommand's callback stores its exit code in *exit_code; main returns it.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace ts::app {
+
+void RegisterGenModelCommand(CLI::App& app, int* exit_code);
+void RegisterGenerateCommand(CLI::App& app, int* exit_code);
+void RegisterQuantizeCommand(CLI::App& app, int* exit_code);
+void RegisterTokenizeCommands(CLI::App& app, int* exit_code);
+
+}  // namespace ts::app
