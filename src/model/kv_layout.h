@@ -10,11 +10,9 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/kv_dtype.h"
+
 namespace ts {
-
-enum class KvDtype : uint8_t { kBf16 = 0, kF16 = 1, kF32 = 2 };
-
-inline size_t KvDtypeBytes(KvDtype d) { return d == KvDtype::kF32 ? 4 : 2; }
 
 struct KvLayout {
   static constexpr uint32_t kVersion = 1;

@@ -1,0 +1,76 @@
+#include "kernels/matmul.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "base/check.h"
+#include "base/log.h"
+#include "kernels/reference/reference_kernels.h"
+
+namespace ts {
+namespace cpu::avx2 {
+void MatMulImpl(const float* x, int64_t num_rows, const WeightMatrix& w, float* y,
+                ThreadPool& pool);
+}
+namespace cpu::avx512 {
+void MatMulImpl(const float* x, int64_t num_rows, const WeightMatrix& w, float* y,
+                ThreadPool& pool);
+}
+
+std::string_view IsaName(Isa isa) { return isa == Isa::kAvx512 ? "avx512" : "avx2"; }
+
+std::vector<Isa> AvailableIsas() {
+  std::vector<Isa> isas;
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) isas.push_back(Isa::kAvx2);
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl")) {
+    isas.push_back(Isa::kAvx512);
+  }
+  return isas;
+}
+
+Isa SelectedIsa() {
+  static const Isa selected = [] {
+    std::vector<Isa> isas = AvailableIsas();
+    CHECK(!isas.empty()) << "tierserve needs a CPU with AVX2 and FMA";
+    const char* forced = std::getenv("TS_ISA");
+    if (forced != nullptr) {
+      for (Isa isa : isas) {
+        if (IsaName(isa) == forced) return isa;
+      }
+      LOG(WARNING) << "TS_ISA=" << forced << " is not available here; using "
+                   << IsaName(isas.back());
+    }
+    return isas.back();
+  }();
+  return selected;
+}
+
+void MatMulWithIsa(Isa isa, const float* x, int64_t num_rows, const WeightMatrix& w, float* y,
+                   ThreadPool& pool) {
+  if (w.is_quantized()) {
+    CHECK(w.group_size % 32 == 0 && w.cols % w.group_size == 0)
+        << "group_size " << w.group_size << " cols " << w.cols;
+  }
+  if (num_rows == 0 || w.rows == 0) return;
+  if (isa == Isa::kAvx512) {
+    cpu::avx512::MatMulImpl(x, num_rows, w, y, pool);
+  } else {
+    cpu::avx2::MatMulImpl(x, num_rows, w, y, pool);
+  }
+}
+
+void MatMul(const float* x, int64_t num_rows, const WeightMatrix& w, float* y, ThreadPool& pool) {
+  MatMulWithIsa(SelectedIsa(), x, num_rows, w, y, pool);
+}
+
+void GatherRows(const WeightMatrix& w, const int32_t* ids, int64_t num_ids, float* out) {
+  for (int64_t i = 0; i < num_ids; ++i) {
+    CHECK(ids[i] >= 0 && ids[i] < w.rows) << "token id " << ids[i];
+    for (int64_t k = 0; k < w.cols; ++k) out[i * w.cols + k] = reference::WeightAt(w, ids[i], k);
+  }
+}
+
+}  // namespace ts

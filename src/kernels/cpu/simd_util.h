@@ -1,0 +1,77 @@
+// Helpers for kernels written as plain loops that GCC vectorizes (kernels/cpu is compiled
+// with AVX2+FMA+F16C at least). Float reductions keep kLanes independent partial sums,
+// reduced in one fixed order at the end, so the compiler can vectorize them without
+// reassociating and results are identical on every call.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "base/half.h"
+#include "kernels/kv_dtype.h"
+
+namespace ts::cpu {
+
+constexpr int kLanes = 16;
+
+inline float ReduceLanes(const float* lanes) {
+  float s8[8], s4[4];
+  for (int i = 0; i < 8; ++i) s8[i] = lanes[i] + lanes[i + 8];
+  for (int i = 0; i < 4; ++i) s4[i] = s8[i] + s8[i + 4];
+  return (s4[0] + s4[2]) + (s4[1] + s4[3]);
+}
+
+// sum_i a[i] * b[i], fixed order.
+inline float Dot(const float* __restrict a, const float* __restrict b, int64_t n) {
+  float lanes[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int l = 0; l < kLanes; ++l) lanes[l] += a[i + l] * b[i + l];
+  }
+  float tail = 0.f;
+  for (; i < n; ++i) tail += a[i] * b[i];
+  return ReduceLanes(lanes) + tail;
+}
+
+inline float SumSquares(const float* __restrict a, int64_t n) { return Dot(a, a, n); }
+
+inline void KvToF32(const void* src, KvDtype dtype, int64_t n, float* __restrict out) {
+  switch (dtype) {
+    case KvDtype::kF32:
+      std::memcpy(out, src, static_cast<size_t>(n) * 4);
+      return;
+    case KvDtype::kBf16: {
+      const auto* s = static_cast<const uint16_t*>(src);
+      for (int64_t i = 0; i < n; ++i) {
+        uint32_t bits = static_cast<uint32_t>(s[i]) << 16;
+        std::memcpy(&out[i], &bits, 4);
+      }
+      return;
+    }
+    case KvDtype::kF16: {
+      const auto* s = static_cast<const uint16_t*>(src);
+      for (int64_t i = 0; i < n; ++i) out[i] = F16ToF32(s[i]);
+      return;
+    }
+  }
+}
+
+inline void F32ToKv(const float* src, KvDtype dtype, int64_t n, void* dst) {
+  switch (dtype) {
+    case KvDtype::kF32:
+      std::memcpy(dst, src, static_cast<size_t>(n) * 4);
+      return;
+    case KvDtype::kBf16: {
+      auto* d = static_cast<uint16_t*>(dst);
+      for (int64_t i = 0; i < n; ++i) d[i] = F32ToBf16(src[i]);
+      return;
+    }
+    case KvDtype::kF16: {
+      auto* d = static_cast<uint16_t*>(dst);
+      for (int64_t i = 0; i < n; ++i) d[i] = F32ToF16(src[i]);
+      return;
+    }
+  }
+}
+
+}  // namespace ts::cpu
