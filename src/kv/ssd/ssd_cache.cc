@@ -214,12 +214,12 @@ void SsdCache::IoLoop() {
       const int32_t loaded = DoLoad(request);
       lock.lock();
       done_loads_.push_back({.load_id = request.load_id, .num_blocks_loaded = loaded});
-      io_busy_ = false;
       if (options_.on_load_done) {
         lock.unlock();
         options_.on_load_done();
         lock.lock();
       }
+      io_busy_ = false;
     } else if (!write_queue_.empty()) {
       const BlockHash hash = write_queue_.front();
       write_queue_.pop_front();
@@ -251,12 +251,16 @@ void SsdCache::DoWrite(const BlockHash& hash, const PendingWrite& write) {
                          .tokens = write.tokens,
                          .payload_bytes = payload_bytes_};
   const std::vector<uint8_t> header = EncodeBlockFileHeader(key, *write.payload);
+  const int64_t now = Now();
   Status status = [&]() -> Status {
     ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file, fs_->NewWritableFile(temp_path));
     RETURN_IF_ERROR(file->Append(header));
     RETURN_IF_ERROR(file->Append(*write.payload));
     RETURN_IF_ERROR(file->Sync());
     RETURN_IF_ERROR(file->Close());
+    // The file time is the record's last use on the cache's clock (LRU order and TTL after a
+    // restart), not the file system's.
+    RETURN_IF_ERROR(fs_->SetModifiedTime(temp_path, now));
     return fs_->RenameFile(temp_path, path);
   }();
   if (!status.ok()) {
@@ -264,7 +268,6 @@ void SsdCache::DoWrite(const BlockHash& hash, const PendingWrite& write) {
     (void)fs_->RemoveFile(temp_path);
     LOG(DEBUG) << "SSD cache write failed: " << status.ToString();
   }
-  const int64_t now = Now();
   std::vector<std::string> pruned;
   {
     std::lock_guard<std::mutex> lock(mu_);
