@@ -84,9 +84,11 @@ Status SsdCache::Scan() {
   std::vector<std::string> doomed;
   for (int i = 0; i < 256; ++i) {
     const std::string subdir = options_.dir + "/" + SubdirName(i);
-    RETURN_IF_ERROR(fs_->CreateDir(subdir));
-    ASSIGN_OR_RETURN(std::vector<DirEntry> entries, fs_->ListDir(subdir));
-    for (const DirEntry& e : entries) {
+    // Subdirectories are made by the first write into them.
+    Result<std::vector<DirEntry>> entries = fs_->ListDir(subdir);
+    if (entries.status().code() == StatusCode::kNotFound) continue;
+    if (!entries.ok()) return entries.status();
+    for (const DirEntry& e : *entries) {
       if (e.is_dir) continue;
       BlockHash hash;
       if (EndsWith(e.name, kTempFileSuffix)) {
@@ -253,7 +255,13 @@ void SsdCache::DoWrite(const BlockHash& hash, const PendingWrite& write) {
   const std::vector<uint8_t> header = EncodeBlockFileHeader(key, *write.payload);
   const int64_t now = Now();
   Status status = [&]() -> Status {
-    ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file, fs_->NewWritableFile(temp_path));
+    Result<std::unique_ptr<WritableFile>> opened = fs_->NewWritableFile(temp_path);
+    if (opened.status().code() == StatusCode::kNotFound) {
+      RETURN_IF_ERROR(fs_->CreateDir(temp_path.substr(0, temp_path.rfind('/'))));
+      opened = fs_->NewWritableFile(temp_path);
+    }
+    if (!opened.ok()) return opened.status();
+    std::unique_ptr<WritableFile> file = std::move(opened).value();
     RETURN_IF_ERROR(file->Append(header));
     RETURN_IF_ERROR(file->Append(*write.payload));
     RETURN_IF_ERROR(file->Sync());

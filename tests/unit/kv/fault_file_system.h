@@ -31,6 +31,8 @@ class FaultFileSystem final : public FileSystem {
   std::atomic<int64_t> space_bytes{-1};           // >= 0: bytes left on the "disk"; then ENOSPC
   std::atomic<int64_t> short_write_bytes{-1};     // >= 0: each Append writes this much, then EIO
   std::atomic<int> delay_us{0};                   // slow disk: sleep per operation
+  // fsync succeeds without syncing: for tests that never crash and need not wait on the disk.
+  std::atomic<bool> skip_sync{false};
   std::atomic<int64_t> num_renames{0};
 
   Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
@@ -85,6 +87,7 @@ class FaultFileSystem final : public FileSystem {
     Status Sync() override {
       fs_->Delay();
       if (int e = fs_->sync_errno.load()) return ErrnoToStatus(e, "fsync");
+      if (fs_->skip_sync.load()) return Status::Ok();
       return base_->Sync();
     }
     Status Close() override { return base_->Close(); }

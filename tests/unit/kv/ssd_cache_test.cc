@@ -177,6 +177,7 @@ TEST_F(SsdCacheTest, ScanRemovesTempAndWrongSizeFilesAndKeepsOthers) {
   }
   std::filesystem::resize_file(PathOf(chain[1].hash), 100);
   std::ofstream(PathOf(chain[0].hash) + ".tmp") << "partial";
+  std::filesystem::create_directories(dir_.path() + "/cache/00");
   std::ofstream(dir_.path() + "/cache/00/notes.txt") << "not ours";
   auto cache = Open(Options());
   const SsdStats s = cache->stats();
