@@ -86,6 +86,9 @@ namespace {
 
 using json = nlohmann::json;
 
+// U+2581, SentencePiece's stand-in for a space.
+constexpr std::string_view kMetaspace = "\xE2\x96\x81";
+
 // A merge written either as ["a", "b"] (tokenizers >= 0.20) or as "a b".
 Status ParseMerge(const json& merge, std::string* left, std::string* right) {
   if (merge.is_array() && merge.size() == 2) {
@@ -176,7 +179,13 @@ Result<BpeModel> BpeModel::Create(const nlohmann::json& config, bool byte_level)
                                right);
       }
       model.merges_->Insert(left_id->second, right_id->second, {rank++, merged_id->second});
+      if (!byte_level && right.starts_with(kMetaspace) && !left.ends_with(kMetaspace)) {
+        size_t last = left.size() - 1;
+        while (last > 0 && (static_cast<uint8_t>(left[last]) & 0xC0) == 0x80) --last;
+        model.no_cut_after_.insert(DecodeSequence(left, last, ValidSequenceLength(left, last)));
+      }
     }
+    model.cut_at_metaspace_ = !byte_level && !model.ignore_merges_;
   } catch (const json::exception& e) {
     return InvalidArgument(std::string("BPE model: ") + e.what());
   }
@@ -191,6 +200,27 @@ std::optional<int32_t> BpeModel::Find(std::string_view model_token) const {
 }
 
 Status BpeModel::Encode(std::string_view word, std::vector<int32_t>* ids) const {
+  if (!cut_at_metaspace_ || word.size() <= WordCache::kMaxWordBytes) {
+    return EncodeSegment(word, ids);
+  }
+  size_t segment_begin = 0;
+  size_t pos = word.find(kMetaspace, 1);
+  while (pos != std::string_view::npos) {
+    size_t prev = pos - 1;
+    while (prev > 0 && (static_cast<uint8_t>(word[prev]) & 0xC0) == 0x80) --prev;
+    const std::string_view prev_char = word.substr(prev, pos - prev);
+    const size_t len = ValidSequenceLength(word, prev);
+    if (prev_char != kMetaspace && len == prev_char.size() &&
+        !no_cut_after_.contains(DecodeSequence(word, prev, len))) {
+      RETURN_IF_ERROR(EncodeSegment(word.substr(segment_begin, pos - segment_begin), ids));
+      segment_begin = pos;
+    }
+    pos = word.find(kMetaspace, pos + kMetaspace.size());
+  }
+  return EncodeSegment(word.substr(segment_begin), ids);
+}
+
+Status BpeModel::EncodeSegment(std::string_view word, std::vector<int32_t>* ids) const {
   if (word.size() <= WordCache::kMaxWordBytes && cache_->Lookup(word, ids)) return Status::Ok();
   const size_t first = ids->size();
   if (ignore_merges_) {

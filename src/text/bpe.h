@@ -12,6 +12,12 @@
 // Byte-level vocabularies are translated to raw bytes at load time, so words are encoded from
 // the input bytes directly without the GPT-2 character mapping.
 //
+// SentencePiece-style tokenizers hand whole sections (often the whole prompt) to the model as
+// one word. Encode cuts such a word before each U+2581 that follows a character c, unless some
+// merge joins a left side ending in c with a right side starting with U+2581 (checked at load
+// time; Gemma 3 has one, after '>'). No merge can then cross the cut, so encoding the segments
+// separately gives the same ids, in O(segment) time and with the word cache.
+//
 // Immutable after Create() except for the internal word cache, which is thread-safe; Encode
 // may be called from several threads at once.
 #pragma once
@@ -23,6 +29,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "base/status.h"
@@ -55,6 +62,8 @@ class BpeModel {
   Status MergeAndEmit(std::string_view word, std::vector<Symbol>* symbols,
                       std::vector<int32_t>* ids) const;
   Status EmitUnknown(std::string_view text, std::vector<int32_t>* ids) const;
+  // Encodes one word or segment (no cutting).
+  Status EncodeSegment(std::string_view word, std::vector<int32_t>* ids) const;
   std::optional<int32_t> Find(std::string_view model_token) const;
 
   struct StringHash {
@@ -73,6 +82,8 @@ class BpeModel {
   bool ignore_merges_ = false;
   bool fuse_unk_ = false;
   std::optional<int32_t> unk_id_;
+  bool cut_at_metaspace_ = false;
+  std::unordered_set<char32_t> no_cut_after_;  // see the comment at the top
   std::unique_ptr<WordCache> cache_;
 };
 

