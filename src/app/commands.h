@@ -9,6 +9,7 @@ namespace ts::app {
 void RegisterGenModelCommand(CLI::App& app, int* exit_code);
 void RegisterGenerateCommand(CLI::App& app, int* exit_code);
 void RegisterQuantizeCommand(CLI::App& app, int* exit_code);
+void RegisterBenchEngineCommand(CLI::App& app, int* exit_code);
 void RegisterTokenizeCommands(CLI::App& app, int* exit_code);
 
 }  // namespace ts::app

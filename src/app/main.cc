@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   ts::app::RegisterGenModelCommand(app, &exit_code);
   ts::app::RegisterGenerateCommand(app, &exit_code);
   ts::app::RegisterQuantizeCommand(app, &exit_code);
+  ts::app::RegisterBenchEngineCommand(app, &exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }
