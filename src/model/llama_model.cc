@@ -22,7 +22,7 @@ void ApplyLinear(const Linear& l, const float* x, int64_t num_rows, float* y, Th
   if (!l.bias.empty()) AddBias(y, l.bias.data(), num_rows, l.weight.rows);
 }
 
-// Hash of the config text and a sample of every tensor's bytes (64 KiB at 16 evenly spaced
+// Hash of the config text and a sample of every tensor's bytes (4 KiB at 16 evenly spaced
 // places, plus names, shapes and dtypes): distinct models differ nearly everywhere, and
 // reading a sample keeps start-up fast for multi-GB folders.
 std::array<uint64_t, 2> Fingerprint(const std::string& config_text, const TensorStore& store) {
@@ -35,7 +35,7 @@ std::array<uint64_t, 2> Fingerprint(const std::string& config_text, const Tensor
   for (const std::string& name : store.Names()) {
     const TensorView* t = store.Find(name);
     const size_t bytes = t->info->end - t->info->begin;
-    constexpr size_t kSample = 64 << 10, kPlaces = 16;
+    constexpr size_t kSample = 4 << 10, kPlaces = 16;
     if (bytes <= kSample * kPlaces) {
       XXH3_128bits_update(state, t->data, bytes);
       continue;
