@@ -36,6 +36,9 @@ Result<KvStorage> KvStorage::Create(const KvLayout& layout, int32_t num_blocks) 
       return ResourceExhausted("cannot allocate " + std::to_string(rounded) +
                                " bytes for one layer of the KV pool");
     }
+    // Touch every page now: start-up fails early rather than a step later, page faults never
+    // land in a model step or an SSD load, and unwritten KV reads as zeros, not garbage.
+    std::memset(p, 0, rounded);
     storage.buffers_.emplace_back(static_cast<uint8_t*>(p));
   }
   for (int32_t l = 0; l < layout.num_layers; ++l) {

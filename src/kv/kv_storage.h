@@ -1,5 +1,6 @@
 // KvStorage: the pre-allocated memory of the paged KV pool (KvLayout v1: per layer one K and one
-// V array of [num_blocks][num_kv_heads][block_size][head_dim], each 64-byte aligned).
+// V array of [num_blocks][num_kv_heads][block_size][head_dim], each 64-byte aligned, zeroed and
+// faulted in at Create).
 //
 // Owned by the KV cache (move-only; the memory is never copied). The model borrows it through
 // view() and reads/writes blocks in place. CopyBlockOut/CopyBlockIn move one block (all layers,
