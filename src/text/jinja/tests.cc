@@ -41,7 +41,7 @@ Result<bool> ApplyTest(std::string_view name, const Value& v, CallArgs& args) {
   ArgReader reader(args, name);
   const Value* other = nullptr;
   if (IsName(name, {"divisibleby", "eq", "equalto", "==", "ne", "!=", "lt", "lessthan", "<", "le",
-                    "<=", "gt", "greaterthan", ">", "ge", ">=", "in", "sameas", "filter", "test"})) {
+                    "<=", "gt", "greaterthan", ">", "ge", ">=", "in", "sameas"})) {
     other = reader.Get(0, "other");
     if (other == nullptr) return InvalidArgument(std::string("test '") + std::string(name) + "' needs an argument");
   }
@@ -78,9 +78,10 @@ Result<bool> ApplyTest(std::string_view name, const Value& v, CallArgs& args) {
   }
   if (name == "in") return Contains(*other, v);
   if (name == "sameas") return SameObject(v, *other);
+  // `'upper' is filter`: whether the value names a filter (or a test).
   if (name == "filter" || name == "test") {
-    if (!other->is_string()) return false;
-    return name == "filter" ? IsFilter(other->as_string()) : IsTest(other->as_string());
+    if (!v.is_string()) return false;
+    return name == "filter" ? IsFilter(v.as_string()) : IsTest(v.as_string());
   }
   if (IsName(name, {"eq", "equalto", "==", "ne", "!="})) {
     ASSIGN_OR_RETURN(bool eq, Equals(v, *other));
