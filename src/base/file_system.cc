@@ -122,10 +122,9 @@ Status PosixFileSystem::RemoveFile(const std::string& path) {
 Status PosixFileSystem::CreateDir(const std::string& path) {
   if (::mkdir(path.c_str(), 0755) == 0) return Status::Ok();
   int error = errno;
+  // An existing directory is fine even when mkdir says EROFS or EACCES rather than EEXIST.
   struct stat st {};
-  if (error == EEXIST && ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-    return Status::Ok();
-  }
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return Status::Ok();
   return ErrnoToStatus(error, "mkdir " + path);
 }
 
