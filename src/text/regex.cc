@@ -188,10 +188,16 @@ Status Regex::FindAll(std::string_view text, std::vector<MatchSpan>* matches) co
   const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   size_t pos = 0;
   while (pos <= text.size()) {
-    const int rc =
-        impl_->jit ? pcre2_jit_match(impl_->code, subject, text.size(), pos, 0, data.get(), nullptr)
-                   : pcre2_match(impl_->code, subject, text.size(), pos, PCRE2_NO_UTF_CHECK,
-                                 data.get(), nullptr);
+    int rc = PCRE2_ERROR_JIT_STACKLIMIT;
+    if (impl_->jit) {
+      rc = pcre2_jit_match(impl_->code, subject, text.size(), pos, 0, data.get(), nullptr);
+    }
+    // Without JIT, or when a pathological match outgrows the JIT's machine stack, the
+    // interpreter (heap-allocated backtracking frames) gives the same answer.
+    if (rc == PCRE2_ERROR_JIT_STACKLIMIT) {
+      rc = pcre2_match(impl_->code, subject, text.size(), pos, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT,
+                       data.get(), nullptr);
+    }
     if (rc == PCRE2_ERROR_NOMATCH) break;
     if (rc < 0) return ResourceExhausted("regex match failed: " + Pcre2Error(rc));
     const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(data.get());
