@@ -21,7 +21,6 @@ class SsdIndex {
     int64_t last_use_seconds = 0;
   };
 
-  bool contains(const BlockHash& hash) const { return entries_.contains(hash); }
   const Entry* find(const BlockHash& hash) const;
   int64_t num_entries() const { return static_cast<int64_t>(entries_.size()); }
   uint64_t total_bytes() const { return total_bytes_; }
