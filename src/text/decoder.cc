@@ -140,7 +140,7 @@ std::string Decoder::Decode(std::span<const int32_t> ids, bool skip_special) con
   bool first = true;
   for (const int32_t id : ids) {
     if (skip_special && IsSpecial(id)) continue;
-    if (id < 0 || static_cast<size_t>(id) >= token_bytes_.size()) continue;
+    if (!HasToken(id)) continue;
     if (join_with_space_ && !first) bytes.push_back(' ');
     bytes.append(token_bytes_[id]);
     first = false;

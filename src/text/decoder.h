@@ -42,8 +42,11 @@ class Decoder {
 
   // The bytes id contributes; empty for ids without a token. May be invalid UTF-8 on its own.
   std::string_view TokenBytes(int32_t id) const {
-    return id >= 0 && static_cast<size_t>(id) < token_bytes_.size() ? token_bytes_[id]
-                                                                    : std::string_view();
+    return HasToken(id) ? std::string_view(token_bytes_[id]) : std::string_view();
+  }
+  // False for ids past the vocabulary, which decode to nothing.
+  bool HasToken(int32_t id) const {
+    return id >= 0 && static_cast<size_t>(id) < token_bytes_.size();
   }
   bool IsSpecial(int32_t id) const { return special_ids_.contains(id); }
   // Leading spaces dropped from the start of the output.

@@ -11,7 +11,7 @@ IncrementalDetokenizer::IncrementalDetokenizer(const Tokenizer& tokenizer, bool 
       strip_remaining_(tokenizer.decoder().leading_spaces_to_strip()) {}
 
 std::string IncrementalDetokenizer::Push(int32_t id) {
-  if (id < 0 || (skip_special_ && decoder_.IsSpecial(id))) return {};
+  if (!decoder_.HasToken(id) || (skip_special_ && decoder_.IsSpecial(id))) return {};
   std::string_view bytes = decoder_.TokenBytes(id);
   if (decoder_.joins_with_space() && emitted_token_) pending_.push_back(' ');
   emitted_token_ = true;

@@ -25,8 +25,8 @@ class IncrementalDetokenizer {
   IncrementalDetokenizer(const Tokenizer& tokenizer, bool skip_special);
 
   // Adds one generated id and returns the text it completes (often empty for the first bytes
-  // of a multi-byte character). Ids without a token, and special ids when skipping them, add
-  // nothing; negative ids are ignored.
+  // of a multi-byte character). Ids without a token (negative or past the vocabulary), and
+  // special ids when skipping them, add nothing.
   std::string Push(int32_t id);
 
   // Ends the stream: returns what is still held back (an unfinished character as U+FFFD).

@@ -45,6 +45,17 @@ TEST(IncrementalDetokenizerTest, SkipsSpecialTokens) {
             (std::vector<std::string>{"a", "<|end|>", "b", ""}));
 }
 
+// Without a decoder, Hugging Face joins the token strings with spaces; ids past the vocabulary
+// add nothing, not even a space.
+TEST(IncrementalDetokenizerTest, JoinsWithSpacesWithoutDecoder) {
+  nlohmann::json j = ByteLevelTokenizer({});
+  j["decoder"] = nullptr;
+  const Tokenizer t = MustBuild(j);
+  EXPECT_EQ(Stream(t, {'a', 1 << 20, 'b', 'c'}),
+            (std::vector<std::string>{"a", "", " b", " c", ""}));
+  EXPECT_EQ(*t.Decode(std::vector<int32_t>{'a', 1 << 20, 'b', 'c'}), "a b c");
+}
+
 // Property: for random byte tokens (mostly broken UTF-8), every piece is valid UTF-8 and the
 // pieces concatenate to the full decode.
 TEST(IncrementalDetokenizerTest, RandomIdsMatchFullDecode) {
