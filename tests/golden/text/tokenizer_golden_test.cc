@@ -59,11 +59,17 @@ class GoldenTest : public ::testing::TestWithParam<std::string> {
     ASSERT_NE(tokenizer_, nullptr);
     golden_ = ReadGolden(GetParam());
   }
+  void CheckEncode();
+  void CheckEncodeWithSpecialTokens();
+  void CheckDecodeOfEncodedText();
+  void CheckDecodeOfRandomIds();
+  void CheckStreaming();
+
   const Tokenizer* tokenizer_ = nullptr;
   json golden_;
 };
 
-TEST_P(GoldenTest, EncodeMatchesReference) {
+void GoldenTest::CheckEncode() {
   int checked = 0;
   for (const json& c : golden_.at("encode")) {
     const std::string text = c.at("text").get<std::string>();
@@ -77,7 +83,7 @@ TEST_P(GoldenTest, EncodeMatchesReference) {
   EXPECT_GT(checked, 100);
 }
 
-TEST_P(GoldenTest, EncodeWithSpecialTokensMatchesReference) {
+void GoldenTest::CheckEncodeWithSpecialTokens() {
   for (const json& c : golden_.at("encode")) {
     const std::string text = c.at("text").get<std::string>();
     auto expected = c.at("ids_special").get<std::vector<int32_t>>();
@@ -101,14 +107,14 @@ void ExpectDecodeMatches(const Tokenizer& tokenizer, const json& c) {
   EXPECT_EQ(*skipped, c.at("decoded_skip").get<std::string>()) << "ids: " << Show(ids);
 }
 
-TEST_P(GoldenTest, DecodeOfEncodedTextMatchesReference) {
+void GoldenTest::CheckDecodeOfEncodedText() {
   for (json c : golden_.at("encode")) {
     if (!c.contains("decoded")) continue;
     ExpectDecodeMatches(*tokenizer_, c);
   }
 }
 
-TEST_P(GoldenTest, DecodeOfRandomIdsMatchesReference) {
+void GoldenTest::CheckDecodeOfRandomIds() {
   for (json c : golden_.at("decode")) {
     c["ids_special"] = nullptr;
     ExpectDecodeMatches(*tokenizer_, c);
@@ -116,7 +122,7 @@ TEST_P(GoldenTest, DecodeOfRandomIdsMatchesReference) {
 }
 
 // Streaming the same ids gives the same text as one Decode without clean-up.
-TEST_P(GoldenTest, IncrementalDetokenizerConcatenatesToDecode) {
+void GoldenTest::CheckStreaming() {
   for (const char* key : {"encode", "decode"}) {
     for (const json& c : golden_.at(key)) {
       const auto ids = c.at("ids").get<std::vector<int32_t>>();
@@ -131,6 +137,31 @@ TEST_P(GoldenTest, IncrementalDetokenizerConcatenatesToDecode) {
         EXPECT_EQ(streamed, *full) << "ids: " << Show(ids);
       }
     }
+  }
+}
+
+// One test per tokenizer: ctest runs each test in its own process, and loading a tokenizer
+// (33 MB of JSON for Gemma) dominates the run time.
+TEST_P(GoldenTest, MatchesReference) {
+  {
+    SCOPED_TRACE("encode");
+    CheckEncode();
+  }
+  {
+    SCOPED_TRACE("encode with special tokens");
+    CheckEncodeWithSpecialTokens();
+  }
+  {
+    SCOPED_TRACE("decode of encoded text");
+    CheckDecodeOfEncodedText();
+  }
+  {
+    SCOPED_TRACE("decode of random ids");
+    CheckDecodeOfRandomIds();
+  }
+  {
+    SCOPED_TRACE("streaming");
+    CheckStreaming();
   }
 }
 
