@@ -148,4 +148,18 @@ void BlockPool::LruRemove(int32_t block_id) {
   --num_evictable_;
 }
 
+int32_t BlockPool::DropEvictable() {
+  int32_t dropped = 0;
+  while (lru_head_ != -1) {
+    const int32_t id = lru_head_;
+    LruRemove(id);
+    Block& b = blocks_[static_cast<size_t>(id)];
+    if (b.is_committed) index_.erase(b.hash);
+    b.is_committed = false;
+    free_.push_back(id);
+    ++dropped;
+  }
+  return dropped;
+}
+
 }  // namespace ts

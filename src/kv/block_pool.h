@@ -59,6 +59,10 @@ class BlockPool {
   // is useless once its parent is gone).
   void Release(std::span<const int32_t> block_ids);
 
+  // Forgets every evictable block (refcount 0): they leave the index and become free.
+  // Referenced blocks stay as they are. Returns how many were dropped.
+  int32_t DropEvictable();
+
   int32_t num_blocks() const { return static_cast<int32_t>(blocks_.size()); }
   int32_t block_size() const { return block_size_; }
   int32_t num_free_blocks() const { return static_cast<int32_t>(free_.size()); }

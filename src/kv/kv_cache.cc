@@ -196,4 +196,10 @@ KvCacheStats KvCache::stats() const {
   return s;
 }
 
+Status KvCache::DropUnused() {
+  pool_.DropEvictable();
+  if (ssd_ != nullptr) ssd_->Clear();
+  return Status::Ok();
+}
+
 }  // namespace ts

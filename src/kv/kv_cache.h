@@ -140,6 +140,9 @@ class KvCache {
   // Waits for the SSD tier's queued writes and loads (shutdown, tests, benchmarks).
   void FlushSsd();
 
+  // Drops every cached block no sequence uses, from RAM and from the SSD tier.
+  Status DropUnused();
+
   KvCacheStats stats() const;
 
  private:

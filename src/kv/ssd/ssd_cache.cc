@@ -382,4 +382,17 @@ void SsdCache::RemoveFiles(const std::vector<std::string>& paths) {
   for (const std::string& path : paths) (void)fs_->RemoveFile(path);
 }
 
+void SsdCache::Clear() {
+  Flush();
+  std::vector<std::string> paths;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    while (std::optional<BlockHash> oldest = index_.Oldest()) {
+      paths.push_back(PathOf(*oldest));
+      index_.Erase(*oldest);
+    }
+  }
+  RemoveFiles(paths);
+}
+
 }  // namespace ts

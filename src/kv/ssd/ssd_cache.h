@@ -115,6 +115,9 @@ class SsdCache {
   // Blocks until every queued load and write is done (tests, shutdown, benchmarks).
   void Flush();
 
+  // Finishes queued work, then deletes every record (DELETE /v1/cache).
+  void Clear();
+
   SsdStats stats() const;
 
  private:
