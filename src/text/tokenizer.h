@@ -56,7 +56,8 @@ class Tokenizer {
   // Upper bounds on what Load reads and Encode accepts.
   static constexpr size_t kMaxTokenizerJsonBytes = size_t{256} << 20;
   static constexpr size_t kMaxConfigBytes = size_t{16} << 20;
-  static constexpr size_t kMaxEncodeBytes = size_t{1} << 30;
+  // 64 MiB is about 16M tokens, far past any context window; it bounds the per-call buffers.
+  static constexpr size_t kMaxEncodeBytes = size_t{64} << 20;
 
   static Result<Tokenizer> Load(const std::string& dir);
   static Result<Tokenizer> FromFiles(const TokenizerFiles& files);
