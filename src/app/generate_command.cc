@@ -1,5 +1,5 @@
-// `tierserve generate`: offline generation for one prompt, streamed to stdout, then prompt and
-// generation speed on stderr.
+// `tierserve generate`: offline generation for one prompt through the engine loop the server
+// uses, streamed to stdout, then prompt and generation speed on stderr.
 #include <chrono>
 #include <cstdio>
 #include <numeric>
@@ -9,11 +9,9 @@
 
 #include "app/commands.h"
 #include "base/log.h"
-#include "engine/sampler.h"
-#include "engine/step_builder.h"
-#include "kv/kv_storage.h"
+#include "base/file_system.h"
+#include "engine/engine.h"
 #include "model/llama_model.h"
-#include "text/incremental_detokenizer.h"
 #include "text/tokenizer.h"
 
 namespace ts::app {
@@ -51,81 +49,62 @@ Result<std::vector<int32_t>> ParseIds(const std::string& text) {
 
 Status Run(const GenerateFlags& f) {
   ASSIGN_OR_RETURN(std::unique_ptr<LlamaModel> model, LlamaModel::Load(f.model));
-  const ModelConfig& config = model->config();
-  std::optional<text::Tokenizer> tokenizer;
+  const ModelConfig config = model->config();
+  std::unique_ptr<text::Tokenizer> tokenizer;
   if (auto t = text::Tokenizer::Load(f.model); t.ok()) {
-    tokenizer.emplace(std::move(*t));
+    tokenizer = std::make_unique<text::Tokenizer>(std::move(*t));
   } else if (!f.prompt.empty()) {
     return t.status().WithContext("--prompt needs the model's tokenizer");
   }
-  std::vector<int32_t> prompt;
+  GenerationRequest request;
   if (!f.prompt_ids.empty()) {
-    ASSIGN_OR_RETURN(prompt, ParseIds(f.prompt_ids));
+    ASSIGN_OR_RETURN(request.prompt, ParseIds(f.prompt_ids));
   } else {
-    ASSIGN_OR_RETURN(prompt, tokenizer->Encode(f.prompt, {.add_special = true}));
+    ASSIGN_OR_RETURN(request.prompt, tokenizer->Encode(f.prompt, {.add_special = true}));
   }
-  if (prompt.empty()) return InvalidArgument("the prompt is empty");
-  for (int32_t id : prompt) {
-    if (id >= config.vocab_size) return InvalidArgument("token id " + std::to_string(id) + " is out of range");
-  }
-  RETURN_IF_ERROR(f.sampling.Validate(config.vocab_size));
-  KvDtype kv_dtype = f.kv_dtype == "f32" ? KvDtype::kF32 : f.kv_dtype == "f16" ? KvDtype::kF16 : KvDtype::kBf16;
-  const int32_t total = static_cast<int32_t>(prompt.size()) + f.max_tokens;
-  const int32_t num_blocks = (total + f.block_size - 1) / f.block_size;
-  ASSIGN_OR_RETURN(KvStorage storage,
-                   KvStorage::Create(model->MakeKvLayout(f.block_size, kv_dtype), num_blocks));
-  std::vector<int32_t> blocks(static_cast<size_t>(num_blocks));
-  std::iota(blocks.begin(), blocks.end(), 0);
-  const int threads = f.threads > 0 ? f.threads : static_cast<int>(std::thread::hardware_concurrency());
-  ThreadPool pool(threads);
+  request.sampling = f.sampling;
+  request.max_tokens = f.max_tokens;
+  request.ignore_eos = f.ignore_eos;
+  request.skip_special_tokens = false;
 
-  SamplerState sampler(f.sampling, f.has_seed ? f.seed : std::random_device{}());
-  sampler.AddPromptTokens(prompt);
-  std::optional<text::IncrementalDetokenizer> detok;
-  if (tokenizer) detok.emplace(*tokenizer, /*skip_special=*/false);
-  std::vector<float> logits(static_cast<size_t>(config.vocab_size));
-  StepBuilder step;
+  // The same engine loop the server runs, sized for this one request.
+  EngineOptions options;
+  options.threads = f.threads;
+  options.block_size = f.block_size;
+  options.kv_dtype = f.kv_dtype == "f32"   ? KvDtype::kF32
+                     : f.kv_dtype == "f16" ? KvDtype::kF16
+                                           : KvDtype::kBf16;
+  const int64_t total = static_cast<int64_t>(request.prompt.size()) + f.max_tokens;
+  options.num_blocks = static_cast<int32_t>((total + f.block_size - 1) / f.block_size);
+  options.max_num_batched_tokens = f.prefill_chunk;
+  options.max_model_len = static_cast<int32_t>(std::max<int64_t>(total, config.max_position_embeddings));
+  PosixFileSystem fs;
+  ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine,
+                   Engine::Create(options, std::move(model), tokenizer.get(), &fs));
   using Clock = std::chrono::steady_clock;
-
-  // Prefill in chunks; logits only for the last prompt token.
-  auto t0 = Clock::now();
-  for (size_t done = 0; done < prompt.size();) {
-    const size_t n = std::min<size_t>(static_cast<size_t>(f.prefill_chunk), prompt.size() - done);
-    step.Reset(f.block_size, num_blocks);
-    step.AddSequence(std::span(prompt).subspan(done, n), static_cast<int32_t>(done), blocks,
-                     /*want_logits=*/done + n == prompt.size());
-    RETURN_IF_ERROR(model->Forward(step.batch(), storage.view(), logits.data(), pool));
-    done += n;
-  }
-  auto t1 = Clock::now();
+  ASSIGN_OR_RETURN(std::shared_ptr<RequestStream> stream, engine->Submit(std::move(request)));
   int32_t generated = 0;
-  int32_t context = static_cast<int32_t>(prompt.size());
+  Usage usage;
   for (;;) {
-    SampledToken tok = sampler.Sample(logits.data(), config.vocab_size);
-    sampler.AddOutputToken(tok.token);
-    ++generated;
-    std::string piece = detok ? detok->Push(tok.token) : std::to_string(tok.token) + " ";
-    std::fwrite(piece.data(), 1, piece.size(), stdout);
+    auto chunk = stream->Next(Clock::now() + std::chrono::hours(24));
+    if (!chunk) continue;
+    generated += static_cast<int32_t>(chunk->token_ids.size());
+    std::string out = chunk->text;
+    if (!tokenizer) {
+      for (int32_t id : chunk->token_ids) out += std::to_string(id) + " ";
+    }
+    std::fwrite(out.data(), 1, out.size(), stdout);
     std::fflush(stdout);
-    const bool is_eos = std::find(config.eos_token_ids.begin(), config.eos_token_ids.end(),
-                                  tok.token) != config.eos_token_ids.end();
-    if (generated >= f.max_tokens || (is_eos && !f.ignore_eos)) break;
-    step.Reset(f.block_size, num_blocks);
-    step.AddSequence(std::span(&tok.token, 1), context, blocks, /*want_logits=*/true);
-    RETURN_IF_ERROR(model->Forward(step.batch(), storage.view(), logits.data(), pool));
-    ++context;
-  }
-  if (detok) {
-    std::string rest = detok->Finish();
-    std::fwrite(rest.data(), 1, rest.size(), stdout);
+    if (chunk->finish != FinishReason::kNone) {
+      usage = chunk->usage;
+      if (chunk->finish == FinishReason::kError) return chunk->error;
+      break;
+    }
   }
   std::printf("\n");
-  auto t2 = Clock::now();
-  const double prefill_s = std::chrono::duration<double>(t1 - t0).count();
-  const double decode_s = std::chrono::duration<double>(t2 - t1).count();
-  std::fprintf(stderr, "prompt: %zu tokens, %.1f tokens/s | generation: %d tokens, %.1f tokens/s\n",
-               prompt.size(), static_cast<double>(prompt.size()) / prefill_s, generated,
-               generated > 1 ? (generated - 1) / decode_s : 0.0);
+  std::fprintf(stderr, "prompt: %d tokens, %.1f tokens/s | generation: %d tokens, %.1f tokens/s\n",
+               usage.prompt_tokens, usage.prompt_tokens / usage.prefill_seconds, generated,
+               generated > 1 ? (generated - 1) / usage.decode_seconds : 0.0);
   return Status::Ok();
 }
 

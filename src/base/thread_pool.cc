@@ -69,7 +69,15 @@ void ThreadPool::ParallelFor(int64_t n, int64_t grain,
   t_inside_pool_task = true;
   RunChunks();
   t_inside_pool_task = false;
-  while (busy_workers_.load(std::memory_order_acquire) != 0) TS_CPU_RELAX();
+  // Spin briefly for the last chunks, then yield: on an oversubscribed machine a worker may be
+  // off the CPU, and spinning would only keep it off longer.
+  for (int spins = 0; busy_workers_.load(std::memory_order_acquire) != 0; ++spins) {
+    if (spins < kSpinRounds / 10) {
+      TS_CPU_RELAX();
+    } else {
+      std::this_thread::yield();
+    }
+  }
   job_ = nullptr;
 }
 
@@ -79,7 +87,11 @@ void ThreadPool::WorkerLoop() {
   for (;;) {
     uint64_t gen = generation_.load(std::memory_order_acquire);
     for (int i = 0; i < kSpinRounds && gen == seen; ++i) {
-      TS_CPU_RELAX();
+      if (i < kSpinRounds / 10) {
+        TS_CPU_RELAX();
+      } else {
+        std::this_thread::yield();
+      }
       gen = generation_.load(std::memory_order_acquire);
     }
     if (gen == seen) {

@@ -246,7 +246,9 @@ class Engine::Impl {
     int32_t row = 0;
     for (const auto& c : plan.chunks) {
       Sequence* s = c.seq;
-      if (!s->has_first_token && c.start == s->kv->num_cached_tokens()) {
+      if (!s->was_scheduled) {
+        s->was_scheduled = true;
+        s->first_scheduled = t0;
         StreamChunk started;
         started.prefill_started = true;
         s->stream->Push(std::move(started));
@@ -359,6 +361,7 @@ class Engine::Impl {
     metrics_.generation_tokens_total.fetch_add(1);
     if (!s->has_first_token) {
       s->has_first_token = true;
+      s->first_token_time = now;
       metrics_.ttft_seconds.Observe(std::chrono::duration<double>(now - s->arrival).count());
       metrics_.prefix_hit_tokens_ram_total.fetch_add(s->usage.cached_tokens_ram);
       metrics_.prefix_hit_tokens_ssd_total.fetch_add(s->usage.cached_tokens_ssd);
@@ -408,6 +411,12 @@ class Engine::Impl {
     last.usage.prompt_tokens = s->num_prompt_tokens;
     last.usage.completion_tokens = s->num_generated();
     last.usage.cached_tokens = last.usage.cached_tokens_ram + last.usage.cached_tokens_ssd;
+    using Seconds = std::chrono::duration<double>;
+    if (s->was_scheduled) last.usage.queue_seconds = Seconds(s->first_scheduled - s->arrival).count();
+    if (s->has_first_token) {
+      last.usage.prefill_seconds = Seconds(s->first_token_time - s->first_scheduled).count();
+      last.usage.decode_seconds = Seconds(s->last_token_time - s->first_token_time).count();
+    }
     s->stream->Push(std::move(last));
     metrics_.requests_finished_total.fetch_add(1);
     if (remove) sequences_.erase(s->id);

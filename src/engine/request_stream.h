@@ -39,6 +39,9 @@ struct Usage {
   int32_t cached_tokens = 0;      // prompt tokens whose KV came from the cache
   int32_t cached_tokens_ram = 0;  // ... of them from the RAM tier
   int32_t cached_tokens_ssd = 0;  // ... from the SSD tier
+  // Engine-side timings: arrival to first schedule, first schedule to first token, first to
+  // last token.
+  double queue_seconds = 0, prefill_seconds = 0, decode_seconds = 0;
 };
 
 struct StreamChunk {

@@ -52,7 +52,9 @@ struct Sequence {
   StopChecker stop;
   std::optional<text::IncrementalDetokenizer> detokenizer;
   Usage usage;
-  std::chrono::steady_clock::time_point arrival, last_token_time;
+  std::chrono::steady_clock::time_point arrival, first_scheduled, first_token_time,
+      last_token_time;
+  bool was_scheduled = false;
   bool has_first_token = false;
 };
 
