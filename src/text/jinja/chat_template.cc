@@ -36,10 +36,12 @@ Result<ChatTemplate> ChatTemplate::FromConfig(const nlohmann::ordered_json& toke
     for (const auto& entry : *configured) {
       if (!entry.is_object() || !entry.contains("name") || !entry.contains("template") ||
           !entry["name"].is_string() || !entry["template"].is_string()) {
-        return InvalidArgument("tokenizer_config.json chat_template entries need name and template");
+        return InvalidArgument(
+            "tokenizer_config.json chat_template entries need name and template");
       }
       const std::string name = entry["name"].get<std::string>();
-      if (name == "default" && !default_source) default_source = entry["template"].get<std::string>();
+      if (name == "default" && !default_source)
+        default_source = entry["template"].get<std::string>();
       if (name == "tool_use") tool_use_source = entry["template"].get<std::string>();
     }
   }

@@ -11,11 +11,10 @@
 // Immutable after loading; Render may be called from many threads at once.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "base/status.h"
 #include "text/jinja/render_limits.h"

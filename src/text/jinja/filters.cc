@@ -19,11 +19,12 @@ namespace ts::jinja {
 namespace {
 
 constexpr std::array<std::string_view, 40> kFilters = {
-    "abs",     "attr",       "batch",  "capitalize", "count",   "d",       "default", "dictsort",
-    "e",       "escape",     "first",  "float",      "indent",  "int",     "items",   "join",
-    "last",    "length",     "list",   "lower",      "map",     "max",     "min",     "reject",
-    "rejectattr", "replace", "reverse", "round",     "safe",    "select",  "selectattr", "sort",
-    "string",  "sum",        "title",  "tojson",     "trim",    "unique",  "upper",   "wordcount"};
+    "abs",      "attr",   "batch",      "capitalize", "count",    "d",       "default",
+    "dictsort", "e",      "escape",     "first",      "float",    "indent",  "int",
+    "items",    "join",   "last",       "length",     "list",     "lower",   "map",
+    "max",      "min",    "reject",     "rejectattr", "replace",  "reverse", "round",
+    "safe",     "select", "selectattr", "sort",       "string",   "sum",     "title",
+    "tojson",   "trim",   "unique",     "upper",      "wordcount"};
 
 // Jinja's ignore_case: strings compare lowercased unless case_sensitive.
 Value SortKey(const Value& v, bool case_sensitive) {
@@ -200,7 +201,8 @@ Result<Value> Round(const Value& v, ArgReader& reader) {
   if (!v.is_number()) return InvalidArgument("round expects a number");
   int64_t precision = precision_v != nullptr && precision_v->is_int() ? precision_v->as_int() : 0;
   precision = std::clamp<int64_t>(precision, -300, 300);
-  std::string method = method_v != nullptr && method_v->is_string() ? method_v->as_string() : "common";
+  std::string method =
+      method_v != nullptr && method_v->is_string() ? method_v->as_string() : "common";
   double scale = std::pow(10.0, static_cast<double>(precision));
   double x = v.as_number() * scale;
   if (method == "common") {
@@ -252,9 +254,8 @@ Result<Value> Select(Interpreter& in, const Value& v, CallArgs& args, bool by_at
     return InvalidArgument("selectattr/rejectattr need an attribute name");
   }
   ASSIGN_OR_RETURN(std::vector<Value> items, Iterate(in, v));
-  const Value* test_name = args.positional.size() > first_test_arg
-                               ? &args.positional[first_test_arg]
-                               : nullptr;
+  const Value* test_name =
+      args.positional.size() > first_test_arg ? &args.positional[first_test_arg] : nullptr;
   if (test_name != nullptr && !test_name->is_string()) {
     return InvalidArgument("test name must be a string");
   }
@@ -484,7 +485,8 @@ Result<Value> Length(const Value& v) {
     case Value::Kind::kDict:
       return Value(static_cast<int64_t>(v.as_dict().size()));
     default:
-      return InvalidArgument(std::string("object of type '") + std::string(v.TypeName()) + "' has no len()");
+      return InvalidArgument(std::string("object of type '") + std::string(v.TypeName()) +
+                             "' has no len()");
   }
 }
 
@@ -501,9 +503,9 @@ bool IsFilter(std::string_view name) {
   return std::find(kFilters.begin(), kFilters.end(), name) != kFilters.end();
 }
 
-Result<Value> ApplyFilter(Interpreter& in, std::string_view name, const Value& v,
-                          CallArgs& args) {
-  if (!IsFilter(name)) return InvalidArgument(std::string("unknown filter '") + std::string(name) + "'");
+Result<Value> ApplyFilter(Interpreter& in, std::string_view name, const Value& v, CallArgs& args) {
+  if (!IsFilter(name))
+    return InvalidArgument(std::string("unknown filter '") + std::string(name) + "'");
   ArgReader reader(args, name);
   if (name == "tojson") return Tojson(in, v, reader);
   if (name == "trim" || name == "upper" || name == "lower" || name == "title" ||
@@ -557,7 +559,8 @@ Result<Value> ApplyFilter(Interpreter& in, std::string_view name, const Value& v
     if (v.is_float()) return Value(std::fabs(v.as_float()));
     if (v.is_int() && v.as_int() < 0) return Negate(v, /*minus=*/true);
     if (v.is_int() || v.is_bool()) return Value(static_cast<int64_t>(v.as_number()));
-    return InvalidArgument(std::string("bad operand type for abs(): '") + std::string(v.TypeName()) + "'");
+    return InvalidArgument(std::string("bad operand type for abs(): '") +
+                           std::string(v.TypeName()) + "'");
   }
   if (name == "round") return Round(v, reader);
   if (name == "indent") return Indent(in, v, reader);

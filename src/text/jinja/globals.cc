@@ -8,8 +8,7 @@ namespace ts::jinja {
 
 namespace {
 
-Value MakeBuiltin(std::string name,
-                  std::function<Result<Value>(Interpreter&, CallArgs&)> fn) {
+Value MakeBuiltin(std::string name, std::function<Result<Value>(Interpreter&, CallArgs&)> fn) {
   auto callable = std::make_shared<Callable>();
   callable->name = std::move(name);
   callable->fn = std::move(fn);
@@ -26,18 +25,20 @@ Result<Value> Range(Interpreter& in, CallArgs& args) {
     }
     bounds.push_back(v.is_int() ? v.as_int() : static_cast<int64_t>(v.as_bool()));
   }
-  if (bounds.empty() || bounds.size() > 3) return InvalidArgument("range expected 1 to 3 arguments");
+  if (bounds.empty() || bounds.size() > 3)
+    return InvalidArgument("range expected 1 to 3 arguments");
   int64_t start = bounds.size() == 1 ? 0 : bounds[0];
   int64_t stop = bounds.size() == 1 ? bounds[0] : bounds[1];
   int64_t step = bounds.size() == 3 ? bounds[2] : 1;
   if (step == 0) return InvalidArgument("range() arg 3 must not be zero");
-  __int128 span = step > 0 ? static_cast<__int128>(stop) - start
-                           : static_cast<__int128>(start) - stop;
+  __int128 span =
+      step > 0 ? static_cast<__int128>(stop) - start : static_cast<__int128>(start) - stop;
   __int128 magnitude = step > 0 ? static_cast<__int128>(step) : -static_cast<__int128>(step);
   __int128 count = span <= 0 ? 0 : (span + magnitude - 1) / magnitude;
   // Charged before anything is allocated, so range(10**9) fails at once.
   if (count > static_cast<__int128>(in.remaining_alloc_bytes() / 16)) {
-    return ResourceExhausted(std::string("range() of ") + std::to_string(static_cast<int64_t>(count)) +
+    return ResourceExhausted(std::string("range() of ") +
+                             std::to_string(static_cast<int64_t>(count)) +
                              " items exceeds the render's memory limit");
   }
   RETURN_IF_ERROR(in.ChargeBytes(static_cast<size_t>(count) * 16));
@@ -85,7 +86,8 @@ Result<Value> StrftimeNow(Interpreter& in, CallArgs& args) {
 
 void InstallGlobals(Scope& globals) {
   globals.Set("range", MakeBuiltin("range", Range));
-  globals.Set("namespace", MakeBuiltin("namespace", [](Interpreter& in, CallArgs& args) -> Result<Value> {
+  globals.Set("namespace",
+              MakeBuiltin("namespace", [](Interpreter& in, CallArgs& args) -> Result<Value> {
                 ASSIGN_OR_RETURN(Dict dict, DictFromArgs(args, "namespace"));
                 return in.MakeNamespace(std::move(dict));
               }));

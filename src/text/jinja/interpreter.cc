@@ -91,7 +91,8 @@ Value Interpreter::MakeNamespace(Dict dict) {
 Result<Value> Interpreter::Call(const Value& callee, CallArgs& args) {
   if (callee.is_undefined()) return UndefinedError(callee);
   if (!callee.is_callable()) {
-    return InvalidArgument(std::string("'") + std::string(callee.TypeName()) + "' object is not callable");
+    return InvalidArgument(std::string("'") + std::string(callee.TypeName()) +
+                           "' object is not callable");
   }
   return callee.as_callable().fn(*this, args);
 }
@@ -105,8 +106,8 @@ Status Interpreter::Locate(const Status& status, uint32_t offset) {
 
 Status Interpreter::Step() {
   if (++steps_ > limits_.max_steps) {
-    return ResourceExhausted(std::string("chat template ran more than ") + std::to_string(limits_.max_steps) +
-                             " steps");
+    return ResourceExhausted(std::string("chat template ran more than ") +
+                             std::to_string(limits_.max_steps) + " steps");
   }
   return Status::Ok();
 }
@@ -244,21 +245,22 @@ Result<Interpreter::Flow> Interpreter::ExecFor(const Stmt& s, const ScopePtr& sc
   return Flow::kNormal;
 }
 
-Status Interpreter::Assign(const std::vector<std::string>& targets, bool tuple,
-                           const Value& value, Scope& scope) {
+Status Interpreter::Assign(const std::vector<std::string>& targets, bool tuple, const Value& value,
+                           Scope& scope) {
   if (!tuple) {
     scope.Set(targets[0], value);
     return Status::Ok();
   }
   if (!value.is_list()) {
-    return InvalidArgument(std::string("cannot unpack non-iterable ") + std::string(value.TypeName()) +
-                           " object");
+    return InvalidArgument(std::string("cannot unpack non-iterable ") +
+                           std::string(value.TypeName()) + " object");
   }
   const auto& items = value.as_list();
   if (items.size() != targets.size()) {
     return InvalidArgument(std::string(items.size() > targets.size() ? "too many" : "not enough") +
-                           std::string(" values to unpack (expected ") + std::to_string(targets.size()) +
-                           std::string(", got ") + std::to_string(items.size()) + ")");
+                           std::string(" values to unpack (expected ") +
+                           std::to_string(targets.size()) + std::string(", got ") +
+                           std::to_string(items.size()) + ")");
   }
   for (size_t i = 0; i < targets.size(); ++i) scope.Set(targets[i], items[i]);
   return Status::Ok();

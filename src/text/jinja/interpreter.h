@@ -89,8 +89,7 @@ class Interpreter {
                 Scope& scope);
 
   Value MakeMacro(const ast::Stmt& s, const ScopePtr& scope);
-  Result<Value> CallMacro(const ast::Stmt& s, const std::weak_ptr<Scope>& closure,
-                          CallArgs& args);
+  Result<Value> CallMacro(const ast::Stmt& s, const std::weak_ptr<Scope>& closure, CallArgs& args);
 
   Status Locate(const Status& status, uint32_t offset);
   Status Step();

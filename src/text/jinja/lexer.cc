@@ -35,14 +35,13 @@ std::string DescribePosition(std::string_view source, uint32_t offset) {
     }
   }
   size_t column = 1 + utf8::Length(source.substr(line_start, end - line_start));
-  return std::string("line ") + std::to_string(line) + std::string(", column ") + std::to_string(column);
+  return std::string("line ") + std::to_string(line) + std::string(", column ") +
+         std::to_string(column);
 }
 
 namespace {
 
-bool IsNameStart(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
+bool IsNameStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool IsNameChar(char c) { return IsNameStart(c) || (c >= '0' && c <= '9'); }
 bool IsDigitChar(char c) { return c >= '0' && c <= '9'; }
 
@@ -379,8 +378,8 @@ class Lexer {
   }
 
   Status Error(size_t offset, const std::string& message) const {
-    return InvalidArgument("chat template " + DescribePosition(src_, static_cast<uint32_t>(offset)) +
-                           ": " + message);
+    return InvalidArgument("chat template " +
+                           DescribePosition(src_, static_cast<uint32_t>(offset)) + ": " + message);
   }
 
   std::string_view src_;

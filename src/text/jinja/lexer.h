@@ -27,7 +27,7 @@ enum class TokenKind {
   kString,      // value holds the unescaped text
   kInt,
   kFloat,
-  kOp,          // value holds the operator: + - * / // % ** ~ == != < <= > >= = . , : | ( ) [ ] { }
+  kOp,  // value holds the operator: + - * / // % ** ~ == != < <= > >= = . , : | ( ) [ ] { }
   kEof,
 };
 

@@ -11,10 +11,10 @@ namespace ts::jinja {
 namespace {
 
 constexpr std::array<std::string_view, 25> kStringMethods = {
-    "upper",   "lower",     "title",   "capitalize", "strip",      "lstrip",  "rstrip",
-    "split",   "rsplit",    "splitlines", "startswith", "endswith", "replace", "find",
-    "rfind",   "count",     "join",    "isdigit",    "isalpha",    "isalnum", "isspace",
-    "islower", "isupper",   "index",   "swapcase"};
+    "upper",   "lower",   "title",      "capitalize", "strip",    "lstrip",  "rstrip",
+    "split",   "rsplit",  "splitlines", "startswith", "endswith", "replace", "find",
+    "rfind",   "count",   "join",       "isdigit",    "isalpha",  "isalnum", "isspace",
+    "islower", "isupper", "index",      "swapcase"};
 constexpr std::array<std::string_view, 4> kDictMethods = {"get", "items", "keys", "values"};
 constexpr std::array<std::string_view, 2> kListMethods = {"index", "count"};
 
@@ -215,7 +215,8 @@ Result<Value> CallStringMethod(Interpreter& in, const std::string& s, std::strin
     if (name == "count") {
       if (sub.empty()) return Value(static_cast<int64_t>(utf8::Length(s) + 1));
       int64_t n = 0;
-      for (size_t pos = s.find(sub); pos != std::string::npos; pos = s.find(sub, pos + sub.size())) {
+      for (size_t pos = s.find(sub); pos != std::string::npos;
+           pos = s.find(sub, pos + sub.size())) {
         ++n;
       }
       return Value(n);
@@ -309,8 +310,7 @@ bool HasMethod(const Value& obj, std::string_view name) {
   return false;
 }
 
-Result<Value> CallMethod(Interpreter& in, const Value& obj, std::string_view name,
-                         CallArgs& args) {
+Result<Value> CallMethod(Interpreter& in, const Value& obj, std::string_view name, CallArgs& args) {
   if (obj.is_string()) return CallStringMethod(in, obj.as_string(), name, args);
   if (obj.is_dict()) return CallDictMethod(in, obj.as_dict(), name, args);
   return CallListMethod(obj.as_list(), name, args);

@@ -12,7 +12,8 @@ namespace {
 
 Status TypeError(std::string_view op, const Value& a, const Value& b) {
   return InvalidArgument(std::string("unsupported operand type(s) for ") + std::string(op) + ": '" +
-                         std::string(a.TypeName()) + std::string("' and '") + std::string(b.TypeName()) + "'");
+                         std::string(a.TypeName()) + std::string("' and '") +
+                         std::string(b.TypeName()) + "'");
 }
 
 std::string_view OpName(ast::BinaryOp op) {
@@ -242,8 +243,8 @@ Result<Value> Negate(const Value& v, bool minus) {
     return Value(-i);
   }
   if (v.is_float()) return Value(minus ? -v.as_float() : v.as_float());
-  return InvalidArgument(std::string("bad operand type for unary ") + std::string(minus ? "-" : "+") + ": '" +
-                         std::string(v.TypeName()) + "'");
+  return InvalidArgument(std::string("bad operand type for unary ") +
+                         std::string(minus ? "-" : "+") + ": '" + std::string(v.TypeName()) + "'");
 }
 
 Result<bool> Contains(const Value& haystack, const Value& needle) {
@@ -291,7 +292,8 @@ Result<std::vector<Value>> Iterate(Interpreter& in, const Value& value) {
       return items;
     }
     default:
-      return InvalidArgument(std::string("'") + std::string(value.TypeName()) + "' object is not iterable");
+      return InvalidArgument(std::string("'") + std::string(value.TypeName()) +
+                             "' object is not iterable");
   }
 }
 
@@ -309,7 +311,8 @@ Result<Value> GetAttribute(const Value& obj, const std::string& name) {
   if (obj.is_dict()) found = obj.as_dict().Find(name);
   if (obj.is_namespace()) found = obj.as_namespace().dict.Find(name);
   if (found != nullptr) return *found;
-  return Value::MakeUndefined(std::string("'") + ObjectName(obj) + "' has no attribute '" + name + "'");
+  return Value::MakeUndefined(std::string("'") + ObjectName(obj) + "' has no attribute '" + name +
+                              "'");
 }
 
 Result<Value> GetItem(Interpreter& in, const Value& obj, const Value& key) {
@@ -333,7 +336,8 @@ Result<Value> GetItem(Interpreter& in, const Value& obj, const Value& key) {
         std::vector<size_t> offsets = utf8::Offsets(s);
         int64_t n = static_cast<int64_t>(offsets.size()) - 1;
         if (i < 0) i += n;
-        if (i >= 0 && i < n) return in.MakeString(s.substr(offsets[i], offsets[i + 1] - offsets[i]));
+        if (i >= 0 && i < n)
+          return in.MakeString(s.substr(offsets[i], offsets[i + 1] - offsets[i]));
       }
     }
     return Value::MakeUndefined(std::string("'") + ObjectName(obj) + "' has no element " +
@@ -350,11 +354,12 @@ Result<Value> GetItem(Interpreter& in, const Value& obj, const Value& key) {
   return Value::MakeUndefined(std::string("'") + ObjectName(obj) + "' has no element " + key_repr);
 }
 
-Result<Value> GetSlice(Interpreter& in, const Value& obj, const Value* start_v,
-                       const Value* stop_v, const Value* step_v) {
+Result<Value> GetSlice(Interpreter& in, const Value& obj, const Value* start_v, const Value* stop_v,
+                       const Value* step_v) {
   if (obj.is_undefined()) return UndefinedError(obj);
   if (!obj.is_list() && !obj.is_string()) {
-    return InvalidArgument(std::string("'") + std::string(obj.TypeName()) + "' object is not subscriptable");
+    return InvalidArgument(std::string("'") + std::string(obj.TypeName()) +
+                           "' object is not subscriptable");
   }
   std::vector<size_t> offsets;
   int64_t len = 0;

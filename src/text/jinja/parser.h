@@ -1,6 +1,5 @@
-// Parser: tokens -> AST, by recursive descent following Jinja2's own grammar and precedence
-// (jinja2/parser.py): ternary < or < and < not < comparisons (chained, in, not in) < + - < ~
-// < * / // % < ** < unary - + < postfix (.attr, [sub], [a:b:c], call) and | filter / is test.
+// Parser: tokens -> AST. This file parses statements; expressions are ExpressionParser's
+// (expression_parser.h), following Jinja2's own grammar and precedence.
 //
 // Statements: if/elif/else, for (tuple targets, `if` filter, else), set (plain, ns.attr, tuple,
 // block with filters), macro, call (with caller parameters), filter blocks, break/continue

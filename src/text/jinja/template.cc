@@ -46,16 +46,14 @@ class NameChecker {
   }
 
   Status Error(const ast::Expr& e, const std::string& message) const {
-    return InvalidArgument("chat template " + DescribePosition(source_, e.offset) + ": " +
-                           message);
+    return InvalidArgument("chat template " + DescribePosition(source_, e.offset) + ": " + message);
   }
 
   std::string_view source_;
 };
 
 template <typename Json>
-Result<std::string> RenderJson(const Template& t, const Json& context,
-                               const RenderLimits& limits) {
+Result<std::string> RenderJson(const Template& t, const Json& context, const RenderLimits& limits) {
   if (!context.is_object()) return InvalidArgument("chat template context must be a JSON object");
   ASSIGN_OR_RETURN(Value value, FromJson(context));
   return t.Render(value, limits, std::chrono::system_clock::now());

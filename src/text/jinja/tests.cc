@@ -13,11 +13,12 @@ namespace ts::jinja {
 namespace {
 
 constexpr std::array<std::string_view, 38> kTests = {
-    "boolean", "callable", "defined",   "undefined", "divisibleby", "eq",      "equalto", "==",
-    "ne",      "!=",       "lt",        "lessthan",  "<",           "le",      "<=",      "gt",
-    "greaterthan", ">",    "ge",        ">=",        "even",        "odd",     "false",   "true",
-    "float",   "integer",  "number",    "string",    "mapping",     "iterable", "sequence", "none",
-    "lower",   "upper",    "in",        "sameas",    "filter",      "test"};
+    "boolean", "callable", "defined",     "undefined", "divisibleby", "eq",     "equalto",
+    "==",      "ne",       "!=",          "lt",        "lessthan",    "<",      "le",
+    "<=",      "gt",       "greaterthan", ">",         "ge",          ">=",     "even",
+    "odd",     "false",    "true",        "float",     "integer",     "number", "string",
+    "mapping", "iterable", "sequence",    "none",      "lower",       "upper",  "in",
+    "sameas",  "filter",   "test"};
 
 bool IsName(std::string_view name, std::initializer_list<std::string_view> names) {
   return std::find(names.begin(), names.end(), name) != names.end();
@@ -37,13 +38,15 @@ bool IsTest(std::string_view name) {
 }
 
 Result<bool> ApplyTest(std::string_view name, const Value& v, CallArgs& args) {
-  if (!IsTest(name)) return InvalidArgument(std::string("unknown test '") + std::string(name) + "'");
+  if (!IsTest(name))
+    return InvalidArgument(std::string("unknown test '") + std::string(name) + "'");
   ArgReader reader(args, name);
   const Value* other = nullptr;
   if (IsName(name, {"divisibleby", "eq", "equalto", "==", "ne", "!=", "lt", "lessthan", "<", "le",
                     "<=", "gt", "greaterthan", ">", "ge", ">=", "in", "sameas"})) {
     other = reader.Get(0, "other");
-    if (other == nullptr) return InvalidArgument(std::string("test '") + std::string(name) + "' needs an argument");
+    if (other == nullptr)
+      return InvalidArgument(std::string("test '") + std::string(name) + "' needs an argument");
   }
   RETURN_IF_ERROR(reader.Done());
   if (name == "defined") return !v.is_undefined();

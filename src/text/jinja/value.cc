@@ -213,8 +213,9 @@ Result<int> Compare(const Value& a, const Value& b, int depth) {
     }
     return x.size() < y.size() ? -1 : (x.size() > y.size() ? 1 : 0);
   }
-  return InvalidArgument(std::string("'<' not supported between instances of '") + std::string(a.TypeName()) +
-                         std::string("' and '") + std::string(b.TypeName()) + "'");
+  return InvalidArgument(std::string("'<' not supported between instances of '") +
+                         std::string(a.TypeName()) + std::string("' and '") +
+                         std::string(b.TypeName()) + "'");
 }
 
 std::string FloatRepr(double d) {

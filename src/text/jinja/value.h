@@ -88,7 +88,18 @@ struct None {};
 class Value {
  public:
   // Order matches the variant below.
-  enum class Kind { kUndefined, kNone, kBool, kInt, kFloat, kString, kList, kDict, kNamespace, kCallable };
+  enum class Kind {
+    kUndefined,
+    kNone,
+    kBool,
+    kInt,
+    kFloat,
+    kString,
+    kList,
+    kDict,
+    kNamespace,
+    kCallable
+  };
 
   Value() : v_(Undefined{}) {}
   static Value MakeUndefined(std::string hint);

@@ -3,9 +3,8 @@
 // (no hang, crash, sanitizer report or unbounded memory) with an output or a Status.
 #include <cstddef>
 #include <cstdint>
-#include <string_view>
-
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "text/jinja/template.h"
 

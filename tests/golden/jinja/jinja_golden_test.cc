@@ -8,12 +8,11 @@
 
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <string>
 #include <utility>
-
-#include <nlohmann/json.hpp>
 
 #include "text/jinja/chat_template.h"
 
@@ -37,7 +36,8 @@ nlohmann::ordered_json ReadJson(const std::string& path) {
 // (checked with jinja2 3.1 set up as transformers does) renders.
 const std::map<std::pair<std::string, std::string>, std::string> kPythonRenders = {
     // `content | trim` with content null: Python prints str(None).
-    {{"llama3_1", "tool_calls_string_args"}, "<|start_header_id|>assistant<|end_header_id|>\n\nNone"},
+    {{"llama3_1", "tool_calls_string_args"},
+     "<|start_header_id|>assistant<|end_header_id|>\n\nNone"},
     // `content | trim` with content a list of parts: Python prints the list's repr.
     {{"llama3_1", "content_parts"}, "[{'type': 'text', 'text': 'System as parts.'}]"},
     {{"feature_llama31_tools", "content_parts"}, "[{'type': 'text', 'text': 'A cat.'}]"},
@@ -89,8 +89,8 @@ TEST_P(JinjaGoldenTest, MatchesReference) {
 std::vector<Case> LoadCases() {
   std::vector<Case> cases;
   for (const auto& entry : ReadJson(kDir + "golden.json")) {
-    cases.push_back({entry["template"].get<std::string>(),
-                     entry["conversation"].get<std::string>(), entry});
+    cases.push_back(
+        {entry["template"].get<std::string>(), entry["conversation"].get<std::string>(), entry});
   }
   return cases;
 }

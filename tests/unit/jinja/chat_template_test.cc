@@ -1,13 +1,12 @@
 // ChatTemplate: finding the template in a model folder or tokenizer_config.json, picking the
 // named variant, and passing the special tokens.
+#include "text/jinja/chat_template.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
-
 #include <nlohmann/json.hpp>
-
-#include "text/jinja/chat_template.h"
 
 namespace ts::jinja {
 namespace {

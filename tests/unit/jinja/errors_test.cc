@@ -4,9 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "text/jinja/template.h"
 
@@ -54,7 +53,8 @@ TEST(ParseErrorTest, AllErrorsAreInvalidArgument) {
 }
 
 TEST(RenderErrorTest, NamesLineAndColumn) {
-  EXPECT_EQ(RenderStatus("{{ x.y }}").message(), "chat template line 1, column 5: 'x' is undefined");
+  EXPECT_EQ(RenderStatus("{{ x.y }}").message(),
+            "chat template line 1, column 5: 'x' is undefined");
   EXPECT_EQ(RenderStatus("line\n  {{ raise_exception('Roles must alternate') }}").message(),
             "chat template line 2, column 6: Roles must alternate");
   EXPECT_EQ(RenderStatus("{{ 1 + 'a' }}").message(),
@@ -71,8 +71,9 @@ TEST(RenderErrorTest, NamesLineAndColumn) {
             "chat template line 1, column 34: macro 'm' got multiple values for argument 'a'");
   EXPECT_EQ(RenderStatus("{{ 'abc'.split('') }}").message(),
             "chat template line 1, column 9: empty separator");
-  EXPECT_EQ(RenderStatus("{{ [1, 'a'] | sort }}").message(),
-            "chat template line 1, column 15: '<' not supported between instances of 'int' and 'str'");
+  EXPECT_EQ(
+      RenderStatus("{{ [1, 'a'] | sort }}").message(),
+      "chat template line 1, column 15: '<' not supported between instances of 'int' and 'str'");
   EXPECT_EQ(RenderStatus("{{ 'x' | tojson(indent='a') }}").code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(RenderStatus("{{ namespace() | tojson }}").message(),
             "chat template line 1, column 18: Object of type Namespace is not JSON serializable");
@@ -83,7 +84,8 @@ void ExpectStopped(const std::string& source, const RenderLimits& limits = {}) {
   auto start = std::chrono::steady_clock::now();
   Status s = RenderStatus(source, limits);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted) << source.substr(0, 80) << ": " << s.ToString();
+  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted)
+      << source.substr(0, 80) << ": " << s.ToString();
   EXPECT_LT(seconds, 10.0) << source.substr(0, 80);
 }
 
@@ -106,73 +108,78 @@ TEST(HostileTemplateTest, LongLoopsRunOutOfSteps) {
   limits.max_steps = 100'000;
   ExpectStopped("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
                 limits);
-  ExpectStopped("{% set ns = namespace(n=0) %}{% for i in range(1000000) %}{% set ns.n = ns.n + 1 %}"
-                "{% endfor %}",
-                limits);
+  ExpectStopped(
+      "{% set ns = namespace(n=0) %}{% for i in range(1000000) %}{% set ns.n = ns.n + 1 %}"
+      "{% endfor %}",
+      limits);
 }
 
 TEST(HostileTemplateTest, ExponentialGrowthRunsOutOfMemoryBudget) {
   RenderLimits limits;
   limits.max_alloc_bytes = 16u << 20;
-  ExpectStopped("{% set ns = namespace(s='x') %}{% for i in range(100) %}"
-                "{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s | length }}",
-                limits);
-  ExpectStopped("{% set ns = namespace(l=[1]) %}{% for i in range(100) %}"
-                "{% set ns.l = ns.l + ns.l %}{% endfor %}",
-                limits);
-  ExpectStopped("{% set ns = namespace(s='ab') %}{% for i in range(100) %}"
-                "{% set ns.s = ns.s.replace('a', ns.s) %}{% endfor %}",
-                limits);
+  ExpectStopped(
+      "{% set ns = namespace(s='x') %}{% for i in range(100) %}"
+      "{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s | length }}",
+      limits);
+  ExpectStopped(
+      "{% set ns = namespace(l=[1]) %}{% for i in range(100) %}"
+      "{% set ns.l = ns.l + ns.l %}{% endfor %}",
+      limits);
+  ExpectStopped(
+      "{% set ns = namespace(s='ab') %}{% for i in range(100) %}"
+      "{% set ns.s = ns.s.replace('a', ns.s) %}{% endfor %}",
+      limits);
   ExpectStopped("{{ ('x\\n' * 100000) | indent(1000) }}", limits);
-  ExpectStopped("{% set ns = namespace(v=[]) %}{% for i in range(60) %}{% set ns.v = [ns.v, ns.v]"
-                " %}{% endfor %}{{ ns.v | tojson(indent=1000) }}",
-                limits);
+  ExpectStopped(
+      "{% set ns = namespace(v=[]) %}{% for i in range(60) %}{% set ns.v = [ns.v, ns.v]"
+      " %}{% endfor %}{{ ns.v | tojson(indent=1000) }}",
+      limits);
 }
 
 TEST(HostileTemplateTest, OutputIsCapped) {
   RenderLimits limits;
   limits.max_output_bytes = 1u << 20;
   ExpectStopped("{% for i in range(1000000) %}0123456789{% endfor %}", limits);
-  ExpectStopped("{% macro big() %}{% for i in range(1000000) %}0123456789{% endfor %}{% endmacro %}"
-                "{{ big() | length }}",
-                limits);
+  ExpectStopped(
+      "{% macro big() %}{% for i in range(1000000) %}0123456789{% endfor %}{% endmacro %}"
+      "{{ big() | length }}",
+      limits);
 }
 
 TEST(HostileTemplateTest, DeepNestingIsRefusedByTheParser) {
   const int n = 100'000;
-  for (const std::string& source :
-       {"{{ " + std::string(n, '(') + "1" + std::string(n, ')') + " }}",
-        "{{ " + std::string(n, '[') + std::string(n, ']') + " }}",
-        [&] {
-          std::string s = "{{ x";
-          for (int i = 0; i < n; ++i) s += ".a";
-          return s + " }}";
-        }(),
-        [&] {
-          std::string s = "{{ 1";
-          for (int i = 0; i < n; ++i) s += " + 1";
-          return s + " }}";
-        }(),
-        [&] {
-          std::string s = "{{ 'x'";
-          for (int i = 0; i < n; ++i) s += " | trim";
-          return s + " }}";
-        }(),
-        [&] {
-          std::string s;
-          for (int i = 0; i < n; ++i) s += "{% if true %}";
-          return s;
-        }(),
-        [&] {
-          std::string s = "{{ ";
-          for (int i = 0; i < n; ++i) s += "not ";
-          return s + "x }}";
-        }(),
-        [&] {
-          std::string s = "{{ ";
-          for (int i = 0; i < n; ++i) s += "-";
-          return s + "1 }}";
-        }()}) {
+  for (const std::string& source : {"{{ " + std::string(n, '(') + "1" + std::string(n, ')') + " }}",
+                                    "{{ " + std::string(n, '[') + std::string(n, ']') + " }}",
+                                    [&] {
+                                      std::string s = "{{ x";
+                                      for (int i = 0; i < n; ++i) s += ".a";
+                                      return s + " }}";
+                                    }(),
+                                    [&] {
+                                      std::string s = "{{ 1";
+                                      for (int i = 0; i < n; ++i) s += " + 1";
+                                      return s + " }}";
+                                    }(),
+                                    [&] {
+                                      std::string s = "{{ 'x'";
+                                      for (int i = 0; i < n; ++i) s += " | trim";
+                                      return s + " }}";
+                                    }(),
+                                    [&] {
+                                      std::string s;
+                                      for (int i = 0; i < n; ++i) s += "{% if true %}";
+                                      return s;
+                                    }(),
+                                    [&] {
+                                      std::string s = "{{ ";
+                                      for (int i = 0; i < n; ++i) s += "not ";
+                                      return s + "x }}";
+                                    }(),
+                                    [&] {
+                                      std::string s = "{{ ";
+                                      for (int i = 0; i < n; ++i) s += "-";
+                                      return s + "1 }}";
+                                    }()}) {
     Status s = RenderStatus(source);
     EXPECT_FALSE(s.ok()) << source.substr(0, 40);
   }

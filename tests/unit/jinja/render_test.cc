@@ -5,9 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "text/jinja/json_convert.h"
 #include "text/jinja/template.h"
@@ -320,21 +319,24 @@ TEST_P(RenderTest, MatchesPythonJinja) {
 INSTANTIATE_TEST_SUITE_P(Constructs, RenderTest, ::testing::ValuesIn(kCases));
 
 TEST(RenderTest, GenerationTagRendersItsBody) {
-  auto out = Render("{% generation %}gen{% endgeneration %}|{%- generation -%}  g2  "
-                    "{%- endgeneration -%}|",
-                    nlohmann::ordered_json::object());
+  auto out = Render(
+      "{% generation %}gen{% endgeneration %}|{%- generation -%}  g2  "
+      "{%- endgeneration -%}|",
+      nlohmann::ordered_json::object());
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_EQ(*out, "gen|g2|");
 }
 
 TEST(RenderTest, CarriageReturnsAreNewlines) {
-  auto out = Render("{% if true %}\r\n  a\r\n{% endif %}\r\nb\r\n", nlohmann::ordered_json::object());
+  auto out =
+      Render("{% if true %}\r\n  a\r\n{% endif %}\r\nb\r\n", nlohmann::ordered_json::object());
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_EQ(*out, "  a\nb");
 }
 
 TEST(RenderTest, ContextKeepsClientKeyOrderWithOrderedJson) {
-  auto context = nlohmann::ordered_json::parse(R"({"tool": {"type": "function", "function": {"name": "f"}}})");
+  auto context =
+      nlohmann::ordered_json::parse(R"({"tool": {"type": "function", "function": {"name": "f"}}})");
   auto out = Render("{{ tool | tojson }}", context);
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_EQ(*out, R"({"type": "function", "function": {"name": "f"}})");

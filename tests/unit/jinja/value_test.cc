@@ -1,13 +1,13 @@
 // Values: Python's printing (str/repr, float repr), equality and ordering, JSON in and out.
+#include "text/jinja/value.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
-
 #include <nlohmann/json.hpp>
 
 #include "text/jinja/json_convert.h"
-#include "text/jinja/value.h"
 
 namespace ts::jinja {
 namespace {
@@ -29,8 +29,8 @@ TEST(ValueTest, FloatReprMatchesPython) {
 }
 
 TEST(ValueTest, StrAndRepr) {
-  auto list = Value::MakeList({Value("it's"), Value(int64_t{1}), Value::MakeNone(), Value(true),
-                               Value(2.5), Value()});
+  auto list = Value::MakeList(
+      {Value("it's"), Value(int64_t{1}), Value::MakeNone(), Value(true), Value(2.5), Value()});
   ASSERT_TRUE(list.ok());
   EXPECT_EQ(*ToStr(*list), "[\"it's\", 1, None, True, 2.5, Undefined]");
   EXPECT_EQ(*ToStr(Value("plain")), "plain");
