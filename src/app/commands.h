@@ -11,5 +11,6 @@ void RegisterGenerateCommand(CLI::App& app, int* exit_code);
 void RegisterQuantizeCommand(CLI::App& app, int* exit_code);
 void RegisterBenchEngineCommand(CLI::App& app, int* exit_code);
 void RegisterTokenizeCommands(CLI::App& app, int* exit_code);
+void RegisterServeCommand(CLI::App& app, int* exit_code);
 
 }  // namespace ts::app
