@@ -17,10 +17,10 @@ std::vector<int32_t> Encode(const BpeModel& model, std::string_view word) {
 }
 
 // Vocabulary a=0 b=1 c=2 ab=3 bc=4 abc=5 with the merge ranks given.
-BpeModel CharModel(const json& merges, bool ignore_merges = false) {
+BpeModel CharModel(const std::vector<json>& merges, bool ignore_merges = false) {
   const json config = {{"type", "BPE"},
                        {"vocab", {{"a", 0}, {"b", 1}, {"c", 2}, {"ab", 3}, {"bc", 4}, {"abc", 5}}},
-                       {"merges", merges},
+                       {"merges", json(merges)},
                        {"ignore_merges", ignore_merges}};
   Result<BpeModel> model = BpeModel::Create(config, /*byte_level=*/false);
   EXPECT_TRUE(model.ok()) << model.status().ToString();
@@ -31,9 +31,8 @@ TEST(BpeTest, LowestRankMergesFirst) {
   EXPECT_EQ(Encode(CharModel({"a b", "ab c"}), "abc"), (std::vector<int32_t>{5}));
   EXPECT_EQ(Encode(CharModel({"b c", "ab c"}), "abc"), (std::vector<int32_t>{0, 4}));
   // Both pair formats parse the same.
-  EXPECT_EQ(
-      Encode(CharModel(json::array({json::array({"a", "b"}), json::array({"ab", "c"})})), "abc"),
-      (std::vector<int32_t>{5}));
+  EXPECT_EQ(Encode(CharModel({json::array({"a", "b"}), json::array({"ab", "c"})}), "abc"),
+            (std::vector<int32_t>{5}));
 }
 
 TEST(BpeTest, TiesGoToTheLeftmostPair) {

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "text/byte_level.h"
 #include "text/tokenizer.h"
@@ -19,10 +20,11 @@ inline std::string ByteLevel(std::string_view bytes) {
 }
 
 // A byte-level BPE with all 256 bytes plus the given merges (pairs of raw-byte strings), a
-// Qwen-style Split regex and the given added tokens.
+// Qwen-style Split regex and the given added tokens. Lists are std::vectors because a braced
+// list of one json value is an array for g++ but the value itself for clang.
 inline nlohmann::json ByteLevelTokenizer(
     const std::vector<std::pair<std::string, std::string>>& merges,
-    nlohmann::json added_tokens = nlohmann::json::array()) {
+    const std::vector<nlohmann::json>& added_tokens = {}) {
   nlohmann::json vocab = nlohmann::json::object();
   int next_id = 0;
   for (int b = 0; b < 256; ++b) vocab[ByteLevel(std::string(1, static_cast<char>(b)))] = next_id++;
@@ -46,7 +48,7 @@ inline nlohmann::json ByteLevelTokenizer(
           {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}}}}},
       {"post_processor", {{"type", "ByteLevel"}}},
       {"decoder", {{"type", "ByteLevel"}}},
-      {"added_tokens", added_tokens},
+      {"added_tokens", nlohmann::json(added_tokens)},
       {"model",
        {{"type", "BPE"}, {"vocab", vocab}, {"merges", merge_list}, {"byte_fallback", false}}},
   };
