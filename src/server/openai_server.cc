@@ -90,12 +90,19 @@ void OpenAiServer::RegisterRoutes() {
   });
   // Fills the body of errors httplib produced itself (unknown route, oversized body, a
   // malformed request); our own errors already carry one.
-  http_->set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request&,
+  http_->set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req,
                                                                        httplib::Response& res) {
     if (!res.body.empty()) return HandlerResponse::Unhandled;
     ApiError error;
     if (res.status == 404) {
       error = MakeApiError(404, "no such route", "invalid_request_error", {}, "not_found");
+    } else if (res.status == 413 && req.get_header_value("Content-Type")
+                                        .starts_with("application/x-www-form-urlencoded")) {
+      // httplib caps form-encoded bodies at 8 KiB (curl -d sends that type by default).
+      error = MakeApiError(413,
+                           "form-encoded bodies are limited to 8 KiB: send the JSON with "
+                           "Content-Type: application/json",
+                           "invalid_request_error", {}, "payload_too_large");
     } else if (res.status == 413) {
       error = MakeApiError(413,
                            "request body larger than " + std::to_string(options_.max_body_bytes) +
@@ -301,7 +308,9 @@ void OpenAiServer::HandleGeneration(const httplib::Request& req, httplib::Respon
   res.set_chunked_content_provider(
       "text/event-stream",
       [generation, state, deadline, keep_alive](size_t, httplib::DataSink& sink) {
+        // An empty write would be the zero-length chunk that ends a chunked body.
         auto write = [&](const std::string& events) {
+          if (events.empty()) return true;
           state->last_write = Clock::now();
           return sink.write(events.data(), events.size());
         };
