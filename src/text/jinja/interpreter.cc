@@ -13,8 +13,7 @@ using ast::Stmt;
 
 const Value* Scope::Find(const std::string& name) const {
   for (const Scope* s = this; s != nullptr; s = s->parent_.get()) {
-    auto it = s->vars_.find(name);
-    if (it != s->vars_.end()) return &it->second;
+    if (const Value* v = s->vars_.Find(name)) return v;
   }
   return nullptr;
 }
@@ -226,6 +225,7 @@ Result<Interpreter::Flow> Interpreter::ExecFor(const Stmt& s, const ScopePtr& sc
     auto iteration = std::make_shared<Scope>(scope);
     RETURN_IF_ERROR(Assign(s.targets, s.targets_tuple, items[i], *iteration));
     Dict loop;
+    loop.Reserve(11);
     loop.Set("index", Value(i + 1));
     loop.Set("index0", Value(i));
     loop.Set("revindex", Value(n - i));

@@ -16,7 +16,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "base/status.h"
@@ -31,11 +30,11 @@ class Scope {
  public:
   explicit Scope(std::shared_ptr<Scope> parent) : parent_(std::move(parent)) {}
   const Value* Find(const std::string& name) const;
-  void Set(const std::string& name, Value value) { vars_[name] = std::move(value); }
+  void Set(const std::string& name, Value value) { vars_.Set(name, std::move(value)); }
 
  private:
   std::shared_ptr<Scope> parent_;
-  std::unordered_map<std::string, Value> vars_;
+  Dict vars_;
 };
 
 class Interpreter {

@@ -7,18 +7,52 @@
 
 namespace ts::jinja {
 
+Dict& Dict::operator=(const Dict& other) {
+  if (this != &other) {
+    entries_ = other.entries_;
+    Reindex();
+  }
+  return *this;
+}
+
+size_t Dict::IndexOf(std::string_view key) const {
+  if (entries_.size() < kIndexFrom) {
+    for (size_t i = 0; i < entries_.size(); ++i) {
+      if (entries_[i].first == key) return i;
+    }
+    return entries_.size();
+  }
+  auto it = index_.find(key);
+  return it == index_.end() ? entries_.size() : it->second;
+}
+
 const Value* Dict::Find(std::string_view key) const {
-  auto it = index_.find(std::string(key));
-  return it == index_.end() ? nullptr : &entries_[it->second].second;
+  size_t i = IndexOf(key);
+  return i == entries_.size() ? nullptr : &entries_[i].second;
 }
 
 void Dict::Set(std::string key, Value value) {
-  auto [it, inserted] = index_.try_emplace(key, entries_.size());
-  if (inserted) {
-    entries_.emplace_back(std::move(key), std::move(value));
-  } else {
-    entries_[it->second].second = std::move(value);
+  size_t i = IndexOf(key);
+  if (i < entries_.size()) {
+    entries_[i].second = std::move(value);
+    return;
   }
+  const auto* old_data = entries_.data();
+  entries_.emplace_back(std::move(key), std::move(value));
+  if (entries_.size() < kIndexFrom) return;
+  // The index holds views of the keys: rebuild it when the vector moved them (or when it is
+  // first needed); otherwise add the new key.
+  if (index_.empty() || entries_.data() != old_data) {
+    Reindex();
+  } else {
+    index_.emplace(entries_.back().first, entries_.size() - 1);
+  }
+}
+
+void Dict::Reindex() {
+  index_.clear();
+  if (entries_.size() < kIndexFrom) return;
+  for (size_t i = 0; i < entries_.size(); ++i) index_.emplace(entries_[i].first, i);
 }
 
 void Dict::Clear() {

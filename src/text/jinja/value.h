@@ -34,20 +34,35 @@ class Interpreter;
 // Lists and dicts nest at most this deep; deeper values are refused when built.
 inline constexpr int kMaxValueDepth = 128;
 
-// An insertion-ordered string-keyed map (Python dicts keep insertion order).
+// An insertion-ordered string-keyed map (Python dicts keep insertion order). Small maps (most
+// messages, every loop object and scope) are searched linearly; larger ones get a hash index.
 class Dict {
  public:
+  Dict() = default;
+  Dict(const Dict& other) : entries_(other.entries_) { Reindex(); }
+  Dict& operator=(const Dict& other);
+  // Moving keeps the entries where they are, so the index stays valid.
+  Dict(Dict&&) noexcept = default;
+  Dict& operator=(Dict&&) noexcept = default;
+
   const Value* Find(std::string_view key) const;
   // Replaces the value of an existing key in place, else appends.
   void Set(std::string key, Value value);
+  void Reserve(size_t n) { entries_.reserve(n); }
   void Clear();
   size_t size() const { return entries_.size(); }
   bool empty() const { return entries_.empty(); }
   const std::vector<std::pair<std::string, Value>>& entries() const { return entries_; }
 
  private:
+  static constexpr size_t kIndexFrom = 12;  // entries from which index_ is kept
+
+  // Position of key in entries_, or entries_.size() when absent.
+  size_t IndexOf(std::string_view key) const;
+  void Reindex();
+
   std::vector<std::pair<std::string, Value>> entries_;
-  std::unordered_map<std::string, size_t> index_;
+  std::unordered_map<std::string_view, size_t> index_;  // views into entries_' keys
 };
 
 struct ListData {

@@ -55,6 +55,23 @@ TEST(ValueTest, EqualityFollowsPython) {
   EXPECT_TRUE(*Equals(*Value::MakeDict(a), *Value::MakeDict(b)));
 }
 
+TEST(ValueTest, DictKeepsOrderAndFindsKeysAtAnySize) {
+  Dict dict;
+  for (int i = 0; i < 100; ++i) dict.Set("key" + std::to_string(i), Value(int64_t{i}));
+  dict.Set("key7", Value("replaced"));
+  Dict copy = dict;
+  Dict moved = std::move(dict);
+  for (const Dict* d : {&copy, &moved}) {
+    ASSERT_EQ(d->size(), 100u);
+    EXPECT_EQ(d->entries()[7].first, "key7");
+    EXPECT_EQ(d->Find("key7")->as_string(), "replaced");
+    for (int i = 0; i < 100; i += 9) {
+      EXPECT_EQ(d->Find("key" + std::to_string(i))->as_int(), i);
+    }
+    EXPECT_EQ(d->Find("missing"), nullptr);
+  }
+}
+
 TEST(ValueTest, CompareOrdersNumbersStringsAndLists) {
   EXPECT_EQ(*Compare(Value(int64_t{1}), Value(2.5)), -1);
   EXPECT_EQ(*Compare(Value("b"), Value("a")), 1);
