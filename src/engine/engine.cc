@@ -291,7 +291,12 @@ class Engine::Impl {
       if (c.sample) {
         float* l = logits_.data() + static_cast<size_t>(sample_row[i]) * vocab;
         ApplyMinTokens(c.seq, l);
+        std::optional<GrammarMatcher>& matcher = c.seq->matcher;
+        if (matcher && !matcher->Mask(l)) c.seq->grammar_failed = true;
         SampledToken t = c.seq->sampler.Sample(l, vocab);
+        if (matcher && !c.seq->grammar_failed && !matcher->Accept(t.token)) {
+          c.seq->grammar_failed = true;
+        }
         c.seq->sampler.AddOutputToken(t.token);
         sampled.push_back(t.token);
         sampled_full.push_back(std::move(t));
@@ -369,6 +374,12 @@ class Engine::Impl {
       metrics_.itl_seconds.Observe(std::chrono::duration<double>(now - s->last_token_time).count());
     }
     s->last_token_time = now;
+    if (s->grammar_failed) {
+      Finish(s, FinishReason::kError,
+             Internal("constrained decoding reached a state that no token can continue"),
+             /*remove=*/true);
+      return;
+    }
     const GenerationRequest& r = s->request;
     const bool past_min = s->num_generated() > r.min_tokens;
     const bool is_eos = !r.ignore_eos &&

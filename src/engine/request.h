@@ -5,10 +5,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "engine/sampler.h"
+#include "engine/token_mask.h"
 
 namespace ts {
 
@@ -24,6 +26,10 @@ struct GenerationRequest {
   std::string cache_salt;                 // mixed into the block-hash root (tenant isolation)
   // Completions' echo + logprobs: log-probabilities of the prompt tokens (the first is null).
   bool prompt_logprobs = false;
+  // Constrained decoding (response_format, forced tool calls): every sampled token keeps the
+  // output a prefix of this grammar, and EOS comes only once it is complete. Null: free text.
+  // The caller rejects min_tokens and ignore_eos with a grammar (they would fight over EOS).
+  std::shared_ptr<const CompiledGrammar> grammar;
 };
 
 }  // namespace ts

@@ -31,6 +31,7 @@ struct Sequence {
         sampler(request.sampling, fallback_seed),
         stop(request.stop) {
     sampler.AddPromptTokens(request.prompt);
+    if (request.grammar != nullptr) matcher.emplace(request.grammar);
   }
 
   int32_t num_tokens() const { return static_cast<int32_t>(tokens.size()); }
@@ -51,6 +52,8 @@ struct Sequence {
   SamplerState sampler;
   StopChecker stop;
   std::optional<text::IncrementalDetokenizer> detokenizer;
+  std::optional<GrammarMatcher> matcher;  // set when the request has a grammar
+  bool grammar_failed = false;            // no token could continue the grammar
   Usage usage;
   std::chrono::steady_clock::time_point arrival, first_scheduled, first_token_time,
       last_token_time;
