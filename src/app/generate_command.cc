@@ -12,6 +12,8 @@
 #include "base/file_system.h"
 #include "engine/engine.h"
 #include "model/llama_model.h"
+#include "server/chat_prompt.h"
+#include "text/jinja/chat_template.h"
 #include "text/tokenizer.h"
 
 namespace ts::app {
@@ -25,6 +27,7 @@ struct GenerateFlags {
   int32_t block_size = 16;
   std::string kv_dtype = "bf16";
   bool ignore_eos = false;
+  bool chat = false;  // wrap --prompt as one user message in the model's chat template
   SamplingParams sampling;
   uint64_t seed = 0;
   bool has_seed = false;
@@ -59,6 +62,13 @@ Status Run(const GenerateFlags& f) {
   GenerationRequest request;
   if (!f.prompt_ids.empty()) {
     ASSIGN_OR_RETURN(request.prompt, ParseIds(f.prompt_ids));
+  } else if (f.chat) {
+    ASSIGN_OR_RETURN(jinja::ChatTemplate chat_template, jinja::ChatTemplate::Load(f.model));
+    server::ChatPrompt chat(tokenizer.get(), std::move(chat_template),
+                            /*allow_special_in_content=*/false);
+    nlohmann::ordered_json messages = {{{"role", "user"}, {"content", f.prompt}}};
+    ASSIGN_OR_RETURN(request.prompt, chat.EncodeChat(messages, /*add_generation_prompt=*/true,
+                                                     nlohmann::ordered_json::object()));
   } else {
     ASSIGN_OR_RETURN(request.prompt, tokenizer->Encode(f.prompt, {.add_special = true}));
   }
@@ -132,6 +142,7 @@ void RegisterGenerateCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--frequency-penalty", f->sampling.frequency_penalty)->capture_default_str();
   cmd->add_option("--seed", f->seed, "Sampling seed");
   cmd->add_flag("--ignore-eos", f->ignore_eos, "Keep generating past end-of-sequence tokens");
+  cmd->add_flag("--chat", f->chat, "Send --prompt as a user message through the chat template");
   cmd->callback([f, cmd, exit_code] {
     if (f->prompt.empty() && f->prompt_ids.empty()) {
       LOG(ERROR) << "generate: give --prompt or --prompt-ids";

@@ -1,6 +1,8 @@
 // `tierserve tokenize` and `tierserve detokenize`: the model's tokenizer on the command line.
 // The model folder may hold only the tokenizer files (no weights).
 //   tokenize   --model DIR [--no-special] [--add-special]   UTF-8 text on stdin -> JSON id array
+//   tokenize   --model DIR --chat [--render-only]           {"messages": [...], "tools": [...],
+//              "add_generation_prompt": true, ...template kwargs} on stdin -> ids (or the text)
 //   detokenize --model DIR [--skip-special]                 JSON id array on stdin -> text
 // Text goes to stdout byte for byte (no added newline after detokenized text), errors to stderr
 // with exit code 1.
@@ -13,6 +15,8 @@
 
 #include "app/commands.h"
 #include "base/log.h"
+#include "server/chat_prompt.h"
+#include "text/jinja/chat_template.h"
 #include "text/tokenizer.h"
 
 namespace ts::app {
@@ -23,6 +27,8 @@ struct TokenizeFlags {
   bool no_special = false;    // special-token strings in the text are plain text
   bool add_special = false;   // wrap in the post-processor's BOS/EOS
   bool skip_special = false;  // detokenize: drop special tokens
+  bool chat = false;          // stdin is a chat request rendered by the model's template
+  bool render_only = false;   // with chat: print the rendered prompt instead of its ids
 };
 
 // A detokenize input of this size holds far more ids than any context window.
@@ -51,9 +57,37 @@ Status PrintIds(const text::Tokenizer& tokenizer, std::string_view text,
   return Status::Ok();
 }
 
+// The server's path: the template renders the conversation, message content never becomes
+// control tokens (server/chat_prompt.h).
+Status RunChat(const text::Tokenizer& tokenizer, const TokenizeFlags& f, const std::string& input) {
+  nlohmann::ordered_json request = nlohmann::ordered_json::parse(input, nullptr, false);
+  if (request.is_discarded() || !request.is_object() || !request.contains("messages") ||
+      !request["messages"].is_array()) {
+    return InvalidArgument("--chat expects a JSON object with a \"messages\" array on stdin");
+  }
+  ASSIGN_OR_RETURN(jinja::ChatTemplate chat_template, jinja::ChatTemplate::Load(f.model));
+  const nlohmann::ordered_json messages = request["messages"];
+  const bool add_generation_prompt = request.value("add_generation_prompt", true);
+  request.erase("messages");
+  request.erase("add_generation_prompt");
+  server::ChatPrompt prompt(&tokenizer, std::move(chat_template),
+                            /*allow_special_in_content=*/false);
+  if (f.render_only) {
+    ASSIGN_OR_RETURN(std::string text, prompt.Render(messages, add_generation_prompt, request));
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    return Status::Ok();
+  }
+  ASSIGN_OR_RETURN(std::vector<int32_t> ids,
+                   prompt.EncodeChat(messages, add_generation_prompt, request));
+  std::string out = nlohmann::json(ids).dump() + "\n";
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return Status::Ok();
+}
+
 Status RunTokenize(const TokenizeFlags& f) {
   ASSIGN_OR_RETURN(text::Tokenizer tokenizer, text::Tokenizer::Load(f.model));
   ASSIGN_OR_RETURN(std::string input, ReadStdin(text::Tokenizer::kMaxEncodeBytes));
+  if (f.chat) return RunChat(tokenizer, f, input);
   text::EncodeOptions options;
   options.add_special = f.add_special;
   options.parse_special = !f.no_special;
@@ -106,6 +140,10 @@ void RegisterTokenizeCommands(CLI::App& app, int* exit_code) {
                      "Encode special-token strings such as <|im_end|> as plain text");
   tokenize->add_flag("--add-special", f->add_special,
                      "Add the tokenizer's special tokens around the text (e.g. BOS)");
+  tokenize->add_flag("--chat", f->chat,
+                     "stdin is {\"messages\", \"tools\", \"add_generation_prompt\", ...kwargs}: "
+                     "render it with the model's chat template");
+  tokenize->add_flag("--render-only", f->render_only, "With --chat: print the rendered prompt");
   tokenize->callback([f, exit_code] { SetResult("tokenize", RunTokenize(*f), exit_code); });
 
   CLI::App* detokenize =
