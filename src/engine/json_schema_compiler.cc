@@ -11,7 +11,7 @@
 namespace ts {
 namespace {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 
 constexpr int64_t kMaxMagnitude = 999999999999999999;  // 18 digits (grammar.h)
 
@@ -434,7 +434,7 @@ class GrammarBuilder::Impl {
 GrammarBuilder::GrammarBuilder() : impl_(std::make_unique<Impl>()) {}
 GrammarBuilder::~GrammarBuilder() = default;
 
-Result<int32_t> GrammarBuilder::AddSchema(const nlohmann::json& schema) {
+Result<int32_t> GrammarBuilder::AddSchema(const nlohmann::ordered_json& schema) {
   return impl_->AddSchema(schema);
 }
 int32_t GrammarBuilder::AddText(std::string text) { return impl_->AddText(std::move(text)); }
@@ -451,7 +451,7 @@ Result<std::shared_ptr<const Grammar>> GrammarBuilder::Build(int32_t root) {
   return impl_->Build(root);
 }
 
-Result<std::shared_ptr<const Grammar>> CompileJsonSchema(const nlohmann::json& schema) {
+Result<std::shared_ptr<const Grammar>> CompileJsonSchema(const nlohmann::ordered_json& schema) {
   GrammarBuilder builder;
   ASSIGN_OR_RETURN(int32_t root, builder.AddSchema(schema));
   return builder.Build(root);

@@ -1,4 +1,5 @@
-// JSON Schema -> Grammar for constrained decoding.
+// JSON Schema -> Grammar for constrained decoding. Takes ordered_json: properties are generated
+// in the order the schema lists them.
 //
 // Supported: type (one or a list), object (properties, required, additionalProperties),
 // array (items, minItems, maxItems), string (enum, const, pattern, format date / time /
@@ -28,7 +29,7 @@ constexpr int32_t kMaxSchemaDepth = 32;
 constexpr size_t kMaxLiteralBytes = 1 << 16;
 
 // The grammar of a value matching `schema`.
-Result<std::shared_ptr<const Grammar>> CompileJsonSchema(const nlohmann::json& schema);
+Result<std::shared_ptr<const Grammar>> CompileJsonSchema(const nlohmann::ordered_json& schema);
 
 // Builds grammars from parts: JSON values per schema, raw text, sequences of them. The tool-call
 // grammars (a call's wrapper text around {"name": ..., "arguments": ...}) are made this way.
@@ -38,7 +39,7 @@ class GrammarBuilder {
   ~GrammarBuilder();
 
   // A node for a value matching `schema`; `root` is what "#" refers to.
-  Result<int32_t> AddSchema(const nlohmann::json& schema);
+  Result<int32_t> AddSchema(const nlohmann::ordered_json& schema);
   int32_t AddText(std::string text);
   int32_t AddSequence(std::vector<int32_t> children);
   int32_t AddAnyOf(std::vector<int32_t> children);

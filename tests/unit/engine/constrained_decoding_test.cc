@@ -37,7 +37,7 @@ const TokenVocabulary& Vocabulary() {
 }
 
 std::shared_ptr<const CompiledGrammar> CompileFor(const std::string& schema) {
-  auto g = CompileJsonSchema(json::parse(schema));
+  auto g = CompileJsonSchema(nlohmann::ordered_json::parse(schema));
   EXPECT_TRUE(g.ok()) << g.status().ToString();
   return std::make_shared<const CompiledGrammar>(std::move(g).value(), &Vocabulary());
 }
@@ -149,7 +149,7 @@ TEST(ConstrainedDecoding, RandomModelOutputsAlwaysValidate) {
   std::vector<Run> runs;
   const std::vector<std::string> suite = testing::SchemaSuite();
   for (size_t i = 0; i < suite.size(); ++i) {
-    auto grammar = CompileJsonSchema(json::parse(suite[i]));
+    auto grammar = CompileJsonSchema(nlohmann::ordered_json::parse(suite[i]));
     ASSERT_TRUE(grammar.ok()) << grammar.status().ToString();
     auto compiled = std::make_shared<const CompiledGrammar>(std::move(grammar).value(), &vocabulary);
     for (uint64_t seed = 0; seed < 2; ++seed) {
@@ -177,7 +177,7 @@ TEST(ConstrainedDecoding, RandomModelOutputsAlwaysValidate) {
       EXPECT_EQ(testing::SchemaValidator(schema).Check(v), "") << run.schema << "\n" << text;
     } else {
       ASSERT_EQ(finish, FinishReason::kLength);
-      auto grammar = CompileJsonSchema(schema);
+      auto grammar = CompileJsonSchema(nlohmann::ordered_json::parse(run.schema));
       GrammarRecognizer r(grammar->get());
       GrammarRecognizer::State s = r.Start(), next;
       for (char c : text) {

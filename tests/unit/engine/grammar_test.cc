@@ -17,7 +17,7 @@ namespace {
 using json = nlohmann::json;
 
 std::shared_ptr<const Grammar> Compile(const std::string& schema) {
-  auto g = CompileJsonSchema(json::parse(schema));
+  auto g = CompileJsonSchema(nlohmann::ordered_json::parse(schema));
   EXPECT_TRUE(g.ok()) << g.status().ToString() << " for " << schema;
   return g.ok() ? std::move(g).value() : nullptr;
 }
@@ -119,18 +119,18 @@ TEST(SchemaCompiler, UnsupportedFeaturesAreNamed) {
            {R"({"type": "integer", "minimum": 0.2, "maximum": 0.8})", "bounds"},
            {R"({"type": "tuple"})", "tuple"},
        }) {
-    auto g = CompileJsonSchema(json::parse(schema));
+    auto g = CompileJsonSchema(nlohmann::ordered_json::parse(schema));
     ASSERT_FALSE(g.ok()) << schema;
     EXPECT_NE(g.status().message().find(word), std::string::npos) << g.status().message();
   }
 }
 
 TEST(SchemaCompiler, UnsatisfiableAndHostileSchemasFailFast) {
-  EXPECT_FALSE(CompileJsonSchema(json::parse(R"({"$ref": "#"})")).ok());
-  EXPECT_FALSE(CompileJsonSchema(json::parse(
+  EXPECT_FALSE(CompileJsonSchema(nlohmann::ordered_json::parse(R"({"$ref": "#"})")).ok());
+  EXPECT_FALSE(CompileJsonSchema(nlohmann::ordered_json::parse(
       R"({"type": "object", "properties": {"a": {"$ref": "#"}}, "required": ["a"]})")).ok());
   // Deep nesting.
-  json deep = {{"type", "string"}};
+  nlohmann::ordered_json deep = {{"type", "string"}};
   for (int i = 0; i < 100; ++i) deep = {{"type", "array"}, {"items", deep}};
   EXPECT_FALSE(CompileJsonSchema(deep).ok());
   // A pattern whose DFA explodes.
@@ -138,7 +138,7 @@ TEST(SchemaCompiler, UnsatisfiableAndHostileSchemasFailFast) {
   ASSERT_FALSE(p.ok());
   EXPECT_NE(p.status().message().find("automaton states"), std::string::npos);
   // Many properties stay linear.
-  json wide = {{"type", "object"}, {"properties", json::object()}};
+  nlohmann::ordered_json wide = {{"type", "object"}, {"properties", nlohmann::ordered_json::object()}};
   for (int i = 0; i < 20000; ++i) {
     std::string name = std::to_string(i);
     name.insert(name.begin(), 'p');
