@@ -9,6 +9,7 @@
 
 #include <cstdint>
 
+#include "kernels/isa.h"
 #include "kernels/kv_dtype.h"
 
 namespace ts {
@@ -33,6 +34,8 @@ struct PagedAttentionArgs {
 
 // q: [T][num_heads][head_dim], out: [T][num_heads][head_dim], T = query_start[S].
 void PagedAttention(const float* q, const PagedAttentionArgs& args, float* out, ThreadPool& pool);
+void PagedAttentionWithIsa(Isa isa, const float* q, const PagedAttentionArgs& args, float* out,
+                           ThreadPool& pool);
 
 // Writes K and V rows of T tokens into the pool at slots (block * block_size + offset),
 // converting to kv_dtype.   k, v: [T][num_kv_heads][head_dim]

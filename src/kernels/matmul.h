@@ -5,27 +5,17 @@
 // the tile or batch holds. So a row's output is bitwise identical whether it is computed alone
 // or among other rows (batch invariance), for a given instruction set.
 //
-// Runtime dispatch picks the widest instruction set this CPU has (AVX-512 or AVX2+FMA);
-// TS_ISA=avx2 in the environment forces the fallback.
+// Runtime dispatch picks the widest instruction set this CPU has (kernels/isa.h).
 #pragma once
 
 #include <cstdint>
-#include <string_view>
-#include <vector>
 
+#include "kernels/isa.h"
 #include "kernels/weight_matrix.h"
 
 namespace ts {
 
 class ThreadPool;
-
-enum class Isa { kAvx2, kAvx512 };
-
-std::string_view IsaName(Isa isa);
-// Instruction sets this CPU can run, narrowest first.
-std::vector<Isa> AvailableIsas();
-// The one MatMul uses: the widest available, unless TS_ISA names another.
-Isa SelectedIsa();
 
 // REQUIRES: quantized formats have cols % group_size == 0 and group_size % 32 == 0.
 void MatMul(const float* x, int64_t num_rows, const WeightMatrix& w, float* y, ThreadPool& pool);

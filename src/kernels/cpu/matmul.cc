@@ -1,11 +1,6 @@
 #include "kernels/matmul.h"
 
-#include <cstdlib>
-#include <cstring>
-#include <string>
-
 #include "base/check.h"
-#include "base/log.h"
 #include "kernels/reference/reference_kernels.h"
 
 namespace ts {
@@ -16,36 +11,6 @@ void MatMulImpl(const float* x, int64_t num_rows, const WeightMatrix& w, float* 
 namespace cpu::avx512 {
 void MatMulImpl(const float* x, int64_t num_rows, const WeightMatrix& w, float* y,
                 ThreadPool& pool);
-}
-
-std::string_view IsaName(Isa isa) { return isa == Isa::kAvx512 ? "avx512" : "avx2"; }
-
-std::vector<Isa> AvailableIsas() {
-  std::vector<Isa> isas;
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) isas.push_back(Isa::kAvx2);
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512vl")) {
-    isas.push_back(Isa::kAvx512);
-  }
-  return isas;
-}
-
-Isa SelectedIsa() {
-  static const Isa selected = [] {
-    std::vector<Isa> isas = AvailableIsas();
-    CHECK(!isas.empty()) << "tierserve needs a CPU with AVX2 and FMA";
-    const char* forced = std::getenv("TS_ISA");
-    if (forced != nullptr) {
-      for (Isa isa : isas) {
-        if (IsaName(isa) == forced) return isa;
-      }
-      LOG(WARNING) << "TS_ISA=" << forced << " is not available here; using "
-                   << IsaName(isas.back());
-    }
-    return isas.back();
-  }();
-  return selected;
 }
 
 void MatMulWithIsa(Isa isa, const float* x, int64_t num_rows, const WeightMatrix& w, float* y,

@@ -1,7 +1,9 @@
 // Helpers for kernels written as plain loops that GCC vectorizes (kernels/cpu is compiled
 // with AVX2+FMA+F16C at least). Float reductions keep kLanes independent partial sums,
 // reduced in one fixed order at the end, so the compiler can vectorize them without
-// reassociating and results are identical on every call.
+// reassociating and results are identical on every call. The functions are static: files
+// built for different instruction sets must each keep their own copies (an inline function
+// would be merged by the linker into one copy, possibly built with instructions this CPU lacks).
 #pragma once
 
 #include <cstdint>
@@ -14,7 +16,7 @@ namespace ts::cpu {
 
 constexpr int kLanes = 16;
 
-inline float ReduceLanes(const float* lanes) {
+static inline float ReduceLanes(const float* lanes) {
   float s8[8], s4[4];
   for (int i = 0; i < 8; ++i) s8[i] = lanes[i] + lanes[i + 8];
   for (int i = 0; i < 4; ++i) s4[i] = s8[i] + s8[i + 4];
@@ -22,7 +24,7 @@ inline float ReduceLanes(const float* lanes) {
 }
 
 // sum_i a[i] * b[i], fixed order.
-inline float Dot(const float* __restrict a, const float* __restrict b, int64_t n) {
+static inline float Dot(const float* __restrict a, const float* __restrict b, int64_t n) {
   float lanes[kLanes] = {};
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
@@ -33,9 +35,9 @@ inline float Dot(const float* __restrict a, const float* __restrict b, int64_t n
   return ReduceLanes(lanes) + tail;
 }
 
-inline float SumSquares(const float* __restrict a, int64_t n) { return Dot(a, a, n); }
+static inline float SumSquares(const float* __restrict a, int64_t n) { return Dot(a, a, n); }
 
-inline void KvToF32(const void* src, KvDtype dtype, int64_t n, float* __restrict out) {
+static inline void KvToF32(const void* src, KvDtype dtype, int64_t n, float* __restrict out) {
   switch (dtype) {
     case KvDtype::kF32:
       std::memcpy(out, src, static_cast<size_t>(n) * 4);
@@ -56,7 +58,7 @@ inline void KvToF32(const void* src, KvDtype dtype, int64_t n, float* __restrict
   }
 }
 
-inline void F32ToKv(const float* src, KvDtype dtype, int64_t n, void* dst) {
+static inline void F32ToKv(const float* src, KvDtype dtype, int64_t n, void* dst) {
   switch (dtype) {
     case KvDtype::kF32:
       std::memcpy(dst, src, static_cast<size_t>(n) * 4);

@@ -67,9 +67,12 @@ void RunScenario(const Scenario& sc, KvDtype dtype, double tolerance) {
   a.block_table = table.data();
   const int32_t T = query_start[S];
   auto q = testing::RandomVector(static_cast<size_t>(T * sc.num_heads * sc.head_dim), rng, 2.f);
-  std::vector<float> got(q.size(), std::nanf("")), want(q.size());
-  PagedAttention(q.data(), a, got.data(), pool);
+  std::vector<float> want(q.size());
   reference::PagedAttention(q.data(), a, want.data());
+  for (Isa isa : AvailableIsas()) {
+  SCOPED_TRACE(IsaName(isa));
+  std::vector<float> got(q.size(), std::nanf(""));
+  PagedAttentionWithIsa(isa, q.data(), a, got.data(), pool);
   double max_err = 0;
   for (size_t i = 0; i < got.size(); ++i) {
     ASSERT_FALSE(std::isnan(got[i])) << i;
@@ -87,10 +90,11 @@ void RunScenario(const Scenario& sc, KvDtype dtype, double tolerance) {
     one.block_table = &table[s * a.max_blocks_per_seq];
     const size_t row = static_cast<size_t>(sc.num_heads * sc.head_dim);
     std::vector<float> alone(row * sc.num_new[s]);
-    PagedAttention(q.data() + query_start[s] * row, one, alone.data(), pool);
+    PagedAttentionWithIsa(isa, q.data() + query_start[s] * row, one, alone.data(), pool);
     EXPECT_EQ(std::memcmp(alone.data(), got.data() + query_start[s] * row,
                           alone.size() * sizeof(float)), 0)
         << "sequence " << s;
+  }
   }
 }
 

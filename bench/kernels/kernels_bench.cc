@@ -1,0 +1,106 @@
+// Kernel throughput: matmul in every weight format at decode and prefill row counts (one
+// thread, so figures are per core), and paged attention for a decode batch.
+//   build/bench/kernels/ts_kernels_bench --benchmark_filter=MatMul
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include "base/thread_pool.h"
+#include "kernels/attention.h"
+#include "kernels/matmul.h"
+#include "tests/kernels/cpu/test_weights.h"
+
+namespace ts {
+namespace {
+
+// args: format, rows T; W is [3072][1024] (Qwen3-0.6B's gate/up projection).
+void BM_MatMul(benchmark::State& state) {
+  const auto format = static_cast<WeightFormat>(state.range(0));
+  const int64_t T = state.range(1), N = 3072, K = 1024;
+  std::mt19937 rng(1);
+  auto w = testing::RandomWeights(format, N, K, 64, ScaleType::kBf16, rng);
+  auto x = testing::RandomVector(static_cast<size_t>(T * K), rng);
+  std::vector<float> y(static_cast<size_t>(T * N));
+  ThreadPool pool(1);
+  for (auto _ : state) {
+    MatMul(x.data(), T, w.view, y.data(), pool);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(2e-9 * T * N * K, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_MatMul)
+    ->ArgsProduct({{static_cast<int>(WeightFormat::kBf16), static_cast<int>(WeightFormat::kQ8),
+                    static_cast<int>(WeightFormat::kQ4), static_cast<int>(WeightFormat::kF32)},
+                   {1, 4, 16, 64, 256}})
+    ->Unit(benchmark::kMicrosecond);
+
+// Decode against a matrix far larger than the caches (weights stream from DRAM, as in a real
+// decode step): args format; W is [16384][4096].
+void BM_MatMulFromDram(benchmark::State& state) {
+  const auto format = static_cast<WeightFormat>(state.range(0));
+  const int64_t N = 16384, K = 4096;
+  std::mt19937 rng(1);
+  auto w = testing::RandomWeights(format, N, K, 64, ScaleType::kBf16, rng);
+  auto x = testing::RandomVector(static_cast<size_t>(K), rng);
+  std::vector<float> y(static_cast<size_t>(N));
+  ThreadPool pool(static_cast<int>(state.range(1)));
+  for (auto _ : state) {
+    MatMul(x.data(), 1, w.view, y.data(), pool);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["weight_GB/s"] = benchmark::Counter(
+      static_cast<double>(w.view.total_bytes()) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_MatMulFromDram)
+    ->ArgsProduct({{static_cast<int>(WeightFormat::kBf16), static_cast<int>(WeightFormat::kQ8),
+                    static_cast<int>(WeightFormat::kQ4)},
+                   {1, 2}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+// args: sequences, context. Qwen3-0.6B attention shape: 16 heads, 8 KV heads, head_dim 128.
+void BM_DecodeAttention(benchmark::State& state) {
+  const int32_t S = static_cast<int32_t>(state.range(0)), ctx = static_cast<int32_t>(state.range(1));
+  PagedAttentionArgs a;
+  a.kv_dtype = KvDtype::kBf16;
+  a.block_size = 16;
+  a.num_heads = 16;
+  a.num_kv_heads = 8;
+  a.head_dim = 128;
+  a.scale = 1.f / std::sqrt(128.f);
+  a.num_seqs = S;
+  a.max_blocks_per_seq = (ctx + 15) / 16;
+  const size_t blocks = static_cast<size_t>(S) * a.max_blocks_per_seq;
+  std::vector<uint16_t> k(blocks * 8 * 16 * 128, 0x3f80);
+  std::vector<uint16_t> v(k.size(), 0x3f00);
+  std::vector<int32_t> table(blocks);
+  std::iota(table.begin(), table.end(), 0);
+  std::vector<int32_t> qs(static_cast<size_t>(S) + 1);
+  std::iota(qs.begin(), qs.end(), 0);
+  std::vector<int32_t> cl;
+  cl.assign(static_cast<size_t>(S), ctx);
+  a.k_pool = k.data();
+  a.v_pool = v.data();
+  a.query_start = qs.data();
+  a.context_len = cl.data();
+  a.block_table = table.data();
+  std::mt19937 rng(2);
+  auto q = testing::RandomVector(static_cast<size_t>(S) * 16 * 128, rng);
+  std::vector<float> out(q.size());
+  ThreadPool pool(1);
+  for (auto _ : state) {
+    PagedAttention(q.data(), a, out.data(), pool);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["KV_GB/s"] = benchmark::Counter(1e-9 * S * ctx * 8 * 128 * 2 * 2,
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_DecodeAttention)->Args({1, 256})->Args({16, 256})->Args({1, 4096})->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+}  // namespace ts
+
+BENCHMARK_MAIN();
