@@ -12,5 +12,6 @@ void RegisterQuantizeCommand(CLI::App& app, int* exit_code);
 void RegisterBenchEngineCommand(CLI::App& app, int* exit_code);
 void RegisterTokenizeCommands(CLI::App& app, int* exit_code);
 void RegisterServeCommand(CLI::App& app, int* exit_code);
+void RegisterBenchCommand(CLI::App& app, int* exit_code);
 
 }  // namespace ts::app

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   ts::app::RegisterBenchEngineCommand(app, &exit_code);
   ts::app::RegisterTokenizeCommands(app, &exit_code);
   ts::app::RegisterServeCommand(app, &exit_code);
+  ts::app::RegisterBenchCommand(app, &exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }
