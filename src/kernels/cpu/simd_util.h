@@ -6,6 +6,7 @@
 // would be merged by the linker into one copy, possibly built with instructions this CPU lacks).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -33,6 +34,28 @@ static inline float Dot(const float* __restrict a, const float* __restrict b, in
   float tail = 0.f;
   for (; i < n; ++i) tail += a[i] * b[i];
   return ReduceLanes(lanes) + tail;
+}
+
+// x[i] = exp(x[i] - shift) for n values, as a loop GCC vectorizes: 2^k * p(r) with
+// k = rint((x - shift) / ln 2), r the remainder (|r| <= ln2 / 2) and p the degree-6 Taylor
+// polynomial (relative error < 2e-7). Arguments below -87 give ~0 (softmax underflow).
+static inline void ExpShifted(float* __restrict x, int64_t n, float shift) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = std::max(x[i] - shift, -87.f);
+    const float k = __builtin_rintf(v * 1.44269504f);
+    const float r = (v - k * 0.693145752f) - k * 1.42860677e-6f;
+    float p = 1.f / 720.f;
+    p = p * r + 1.f / 120.f;
+    p = p * r + 1.f / 24.f;
+    p = p * r + 1.f / 6.f;
+    p = p * r + 0.5f;
+    p = p * r + 1.f;
+    p = p * r + 1.f;
+    const int32_t bits = (static_cast<int32_t>(k) + 127) << 23;
+    float scale;
+    std::memcpy(&scale, &bits, 4);
+    x[i] = p * scale;
+  }
 }
 
 static inline float SumSquares(const float* __restrict a, int64_t n) { return Dot(a, a, n); }
