@@ -56,6 +56,7 @@ struct ServeFlags {
   std::string max_body_size = "32MiB";
   int64_t request_timeout = 0;
   std::string reasoning_parser = "auto";
+  std::string tool_call_parser = "auto";
   bool allow_special_tokens_in_content = false;
   int32_t max_n = 16;
   int32_t http_threads = 512;
@@ -208,6 +209,16 @@ Status Serve(const ServeFlags& f) {
   options.reasoning_parser = f.reasoning_parser == "qwen3" ||
                              (f.reasoning_parser == "auto" && architecture.starts_with("Qwen3"));
   options.max_body_bytes = http_options.max_body_bytes;
+  if (f.tool_call_parser == "auto") {
+    Status read;
+    const std::string source =
+        f.chat_template.empty() ? tokenizer.chat_template() : ReadFile(f.chat_template, &read);
+    RETURN_IF_ERROR(read);
+    options.tool_call_format = server::DetectToolCallFormat(source);
+  } else {
+    ASSIGN_OR_RETURN(server::ToolCallFormat format, server::ParseToolCallFormat(f.tool_call_parser));
+    options.tool_call_format = format;
+  }
   server::HttpServer http(http_options);
   server::OpenAiServer api(options, engine.get(), &prompt, &http);
   RETURN_IF_ERROR(http.Bind());
@@ -303,6 +314,10 @@ void RegisterServeCommand(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   cmd->add_option("--request-timeout", flags->request_timeout,
                   "Seconds a generation may run before it is ended (0: no limit)")
+      ->capture_default_str();
+  cmd->add_option("--tool-call-parser", flags->tool_call_parser,
+                  "How the model writes tool calls: hermes (Qwen, Hermes), llama3_json, mistral, "
+                  "auto (from the chat template)")
       ->capture_default_str();
   cmd->add_option("--reasoning-parser", flags->reasoning_parser,
                   "Split <think>...</think> into reasoning_content: qwen3, none, auto (qwen3 for "

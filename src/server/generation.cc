@@ -90,6 +90,9 @@ std::string Generation::Apply(size_t i, StreamChunk chunk, bool streaming) {
   }
   c.text += delta.content;
   c.reasoning += delta.reasoning;
+  if (is_chat && options_.tool_format) {
+    delta.content = ToolAwareContent(c, chunk.finish != FinishReason::kNone);
+  }
 
   ordered_json logprobs = nullptr;
   if (options_.logprobs) {
@@ -138,6 +141,22 @@ std::string Generation::Apply(size_t i, StreamChunk chunk, bool streaming) {
                                {"finish_reason", nullptr}}));
     }
   }
+  if (!c.calls.empty()) {
+    // As OpenAI streams them: each call's id and name with empty arguments, then the arguments.
+    ordered_json calls = ToolCallsJson(i, c);
+    for (size_t k = 0; k < calls.size(); ++k) {
+      ordered_json head = calls[k];
+      head["function"]["arguments"] = "";
+      const ordered_json args = {{"index", static_cast<int>(k)},
+                                 {"function", {{"arguments", calls[k]["function"]["arguments"]}}}};
+      for (const ordered_json& call : {head, args}) {
+        events += SseData(Chunk({{"index", index},
+                                 {"delta", {{"tool_calls", ordered_json::array({call})}}},
+                                 {"logprobs", nullptr},
+                                 {"finish_reason", nullptr}}));
+      }
+    }
+  }
   if (c.finish != FinishReason::kNone && c.finish != FinishReason::kError) {
     ordered_json done = {{"index", index}};
     if (is_chat) {
@@ -146,10 +165,40 @@ std::string Generation::Apply(size_t i, StreamChunk chunk, bool streaming) {
       done["text"] = "";
     }
     done["logprobs"] = nullptr;
-    done["finish_reason"] = FinishReasonText(c.finish);
+    done["finish_reason"] = c.calls.empty() ? FinishReasonText(c.finish) : "tool_calls";
     events += SseData(Chunk(std::move(done)));
   }
   return events;
+}
+
+std::string Generation::ToolAwareContent(Choice& c, bool finished) {
+  const bool forced = options_.tool_call_forced;
+  if (!finished) {
+    const size_t safe = ContentPrefixLength(*options_.tool_format, c.text, forced);
+    if (safe <= c.content_sent) return "";
+    std::string out = c.text.substr(c.content_sent, safe - c.content_sent);
+    c.content_sent = safe;
+    return out;
+  }
+  ParsedToolOutput parsed = ParseToolCalls(*options_.tool_format, c.text, forced);
+  c.calls = std::move(parsed.calls);
+  c.final_content = c.calls.empty() ? c.text : std::move(parsed.content);
+  // What was sent is a prefix of the text before the first call; the final content may be
+  // shorter (trailing whitespace trimmed), never different.
+  if (c.final_content.size() <= c.content_sent) return "";
+  return c.final_content.substr(c.content_sent);
+}
+
+ordered_json Generation::ToolCallsJson(size_t choice, const Choice& c) const {
+  ordered_json calls = ordered_json::array();
+  for (size_t k = 0; k < c.calls.size(); ++k) {
+    calls.push_back({{"index", static_cast<int>(k)},
+                     {"id", "call_" + options_.header.id + "_" + std::to_string(choice) + "_" +
+                                std::to_string(k)},
+                     {"type", "function"},
+                     {"function", {{"name", c.calls[k].name}, {"arguments", c.calls[k].arguments}}}});
+  }
+  return calls;
 }
 
 std::string Generation::StreamPreamble() {
@@ -224,6 +273,12 @@ ordered_json Generation::Response() const {
     ordered_json choice = {{"index", static_cast<int>(i)}};
     if (is_chat) {
       ordered_json message = {{"role", "assistant"}, {"content", c.text}};
+      if (!c.calls.empty()) {
+        message["content"] = c.final_content.empty() ? ordered_json(nullptr) : ordered_json(c.final_content);
+        ordered_json calls = ToolCallsJson(i, c);
+        for (ordered_json& call : calls) call.erase("index");
+        message["tool_calls"] = std::move(calls);
+      }
       if (c.parser) {
         message["reasoning_content"] =
             c.reasoning.empty() ? ordered_json(nullptr) : ordered_json(c.reasoning);
@@ -235,7 +290,7 @@ ordered_json Generation::Response() const {
       choice["text"] = c.setup.echo_text + c.text;
       choice["logprobs"] = c.logprobs;
     }
-    choice["finish_reason"] = FinishReasonText(c.finish);
+    choice["finish_reason"] = c.calls.empty() ? FinishReasonText(c.finish) : "tool_calls";
     choices.push_back(std::move(choice));
   }
   ordered_json response =

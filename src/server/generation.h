@@ -17,6 +17,7 @@
 #include "engine/request_stream.h"
 #include "server/openai_response.h"
 #include "server/reasoning_parser.h"
+#include "server/tool_calls.h"
 #include "text/tokenizer.h"
 
 namespace ts::server {
@@ -39,6 +40,11 @@ struct GenerationOptions {
   // Chat with a reasoning parser: the think tags; empty: no parsing.
   std::string reasoning_open_tag, reasoning_close_tag;
   bool starts_in_reasoning = false;
+  // Chat with tools: the family whose calls are parsed out of the answer; unset: no parsing.
+  // While a call may be starting, its text is held back from the content stream; at the end
+  // the calls go out as tool_calls (streaming: name first, then the arguments).
+  std::optional<ToolCallFormat> tool_format;
+  bool tool_call_forced = false;  // tool_choice required/named: the answer is only calls
 };
 
 class Generation {
@@ -80,7 +86,14 @@ class Generation {
     size_t text_bytes = 0;            // completions: bytes of text so far (logprob offsets)
     FinishReason finish = FinishReason::kNone;
     Usage usage;
+    size_t content_sent = 0;       // streaming with tools: bytes of `text` sent as content
+    std::vector<ToolCall> calls;   // parsed at the end
+    std::string final_content;     // with calls: the content before them
   };
+
+  // Streaming with tools: the content to send now, and at the end the parsed calls.
+  std::string ToolAwareContent(Choice& c, bool finished);
+  nlohmann::ordered_json ToolCallsJson(size_t choice, const Choice& c) const;
 
   // Applies one chunk to choice i; returns its SSE events when streaming.
   std::string Apply(size_t i, StreamChunk chunk, bool streaming);

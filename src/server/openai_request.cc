@@ -1,5 +1,7 @@
 #include "server/openai_request.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <limits>
 
@@ -112,19 +114,9 @@ Result<std::vector<int32_t>> ParseTokenIds(std::string_view field, const json& v
 // Fields that would change the result and that we do not support yet: refused by name.
 Status RefuseUnsupported(const Fields& f) {
   for (std::string_view name :
-       {"tools", "functions", "function_call", "suffix", "audio", "prediction", "guided_json",
+       {"functions", "function_call", "suffix", "audio", "prediction", "guided_json",
         "guided_regex", "guided_choice", "guided_grammar"}) {
     if (f.Find(name) != nullptr) return InvalidField(name, "is not supported by this server");
-  }
-  if (const json* v = f.Find("tool_choice"); v != nullptr && *v != "none") {
-    return InvalidField("tool_choice", "is not supported by this server (only \"none\")");
-  }
-  if (const json* v = f.Find("response_format"); v != nullptr) {
-    if (!v->is_object()) return InvalidField("response_format", "must be an object");
-    auto type = v->find("type");
-    if (type == v->end() || *type != "text") {
-      return InvalidField("response_format", "other than {\"type\": \"text\"} is not supported");
-    }
   }
   if (const json* v = f.Find("best_of"); v != nullptr && *v != 1) {
     return InvalidField("best_of", "other than 1 is not supported");
@@ -272,6 +264,38 @@ Result<std::string> ContentText(const json& content, const std::string& where) {
   return text;
 }
 
+// An assistant message's earlier calls, as templates expect them: arguments as an object
+// (Llama's and Qwen's templates serialize it themselves) when the string holds one.
+Result<nlohmann::ordered_json> ParseAssistantToolCalls(const json& v, const std::string& where) {
+  if (!v.is_array()) return InvalidField(where, "must be an array");
+  nlohmann::ordered_json calls = nlohmann::ordered_json::array();
+  for (size_t i = 0; i < v.size(); ++i) {
+    const json& c = v[i];
+    const std::string at = where + "[" + std::to_string(i) + "]";
+    if (!c.is_object() || !c.contains("function") || !c["function"].is_object()) {
+      return InvalidField(at + ".function", "is required (an object)");
+    }
+    const json& f = c["function"];
+    if (!f.contains("name") || !f["name"].is_string()) {
+      return InvalidField(at + ".function.name", "is required (a string)");
+    }
+    nlohmann::ordered_json call = {{"type", "function"}};
+    if (c.contains("id") && c["id"].is_string()) call["id"] = c["id"];
+    nlohmann::ordered_json function = {{"name", f["name"]}};
+    if (f.contains("arguments")) {
+      if (!f["arguments"].is_string()) return InvalidField(at + ".function.arguments", "must be a string");
+      auto args = nlohmann::ordered_json::parse(f["arguments"].get<std::string>(), nullptr,
+                                                /*allow_exceptions=*/false);
+      function["arguments"] = args.is_object() ? args : nlohmann::ordered_json(f["arguments"]);
+    } else {
+      function["arguments"] = nlohmann::ordered_json::object();
+    }
+    call["function"] = std::move(function);
+    calls.push_back(std::move(call));
+  }
+  return calls;
+}
+
 Result<nlohmann::ordered_json> ParseMessages(const json* v) {
   if (v == nullptr) return InvalidField("messages", "is required");
   if (!v->is_array()) return InvalidField("messages", "must be an array");
@@ -286,15 +310,21 @@ Result<nlohmann::ordered_json> ParseMessages(const json* v) {
       return InvalidField(where + ".role", "must be a string");
     }
     const std::string& r = role->get_ref<const std::string&>();
-    if (r != "system" && r != "user" && r != "assistant" && r != "developer") {
-      return InvalidField(where + ".role",
-                          "must be system, user, assistant or developer (tools are not "
-                          "supported)");
-    }
-    if (m.contains("tool_calls") && !m["tool_calls"].is_null()) {
-      return InvalidField(where + ".tool_calls", "is not supported by this server");
+    if (r != "system" && r != "user" && r != "assistant" && r != "developer" && r != "tool") {
+      return InvalidField(where + ".role", "must be system, user, assistant, developer or tool");
     }
     nlohmann::ordered_json out = {{"role", r}};
+    if (m.contains("tool_calls") && !m["tool_calls"].is_null()) {
+      if (r != "assistant") return InvalidField(where + ".tool_calls", "is only for assistant messages");
+      ASSIGN_OR_RETURN(out["tool_calls"], ParseAssistantToolCalls(m["tool_calls"], where + ".tool_calls"));
+    }
+    if (r == "tool") {
+      auto id = m.find("tool_call_id");
+      if (id == m.end() || !id->is_string()) {
+        return InvalidField(where + ".tool_call_id", "is required (a string) for tool messages");
+      }
+      out["tool_call_id"] = *id;
+    }
     auto content = m.find("content");
     if (content == m.end() || content->is_null()) {
       if (r != "assistant") return InvalidField(where + ".content", "is required");
@@ -312,6 +342,140 @@ Result<nlohmann::ordered_json> ParseMessages(const json* v) {
     messages.push_back(std::move(out));
   }
   return messages;
+}
+
+// The body again with its keys in the client's order (the first parse sorted them).
+Result<nlohmann::ordered_json> OrderedBody(std::string_view body) {
+  try {
+    return nlohmann::ordered_json::parse(body);
+  } catch (const nlohmann::ordered_json::exception& e) {
+    return InvalidArgument(std::string("invalid JSON body: ") + e.what());
+  }
+}
+
+Status CheckSchema(const std::string& field, const nlohmann::ordered_json& schema,
+                   const RequestLimits& limits) {
+  if (!schema.is_object()) return InvalidField(field, "must be a JSON schema (an object)");
+  if (schema.dump().size() > limits.max_schema_bytes) {
+    return InvalidField(field, "is larger than " + std::to_string(limits.max_schema_bytes) + " bytes");
+  }
+  return Status::Ok();
+}
+
+// Constrained output decides when EOS may come; min_tokens and ignore_eos would contradict it.
+Status CheckConstraintCompatible(const GenerationRequest& r, const std::string& field) {
+  if (r.min_tokens > 0) return InvalidField("min_tokens", "cannot be combined with " + field);
+  if (r.ignore_eos) return InvalidField("ignore_eos", "cannot be combined with " + field);
+  return Status::Ok();
+}
+
+Status ParseResponseFormat(const nlohmann::ordered_json& root, const RequestLimits& limits,
+                           GenerationFields* out) {
+  auto it = root.find("response_format");
+  if (it == root.end() || it->is_null()) return Status::Ok();
+  if (!it->is_object()) return InvalidField("response_format", "must be an object");
+  auto type = it->find("type");
+  if (type == it->end() || !type->is_string()) {
+    return InvalidField("response_format.type", "must be text, json_object or json_schema");
+  }
+  if (*type == "text") return Status::Ok();
+  if (*type == "json_object") {
+    out->response_schema = nlohmann::ordered_json{{"type", "object"}};
+  } else if (*type == "json_schema") {
+    auto js = it->find("json_schema");
+    if (js == it->end() || !js->is_object()) {
+      return InvalidField("response_format.json_schema", "is required (an object)");
+    }
+    if (js->contains("name") && !(*js)["name"].is_string()) {
+      return InvalidField("response_format.json_schema.name", "must be a string");
+    }
+    auto schema = js->find("schema");
+    if (schema == js->end()) return InvalidField("response_format.json_schema.schema", "is required");
+    RETURN_IF_ERROR(CheckSchema("response_format.json_schema.schema", *schema, limits));
+    out->response_schema = *schema;
+  } else {
+    return InvalidField("response_format.type", "must be text, json_object or json_schema");
+  }
+  return CheckConstraintCompatible(out->request, "response_format");
+}
+
+bool IsToolName(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+  });
+}
+
+Status ParseTools(const nlohmann::ordered_json& root, const RequestLimits& limits, ChatRequest* chat) {
+  std::vector<std::string> names;
+  if (auto it = root.find("tools"); it != root.end() && !it->is_null()) {
+    if (!it->is_array()) return InvalidField("tools", "must be an array");
+    if (it->size() > static_cast<size_t>(limits.max_tools)) {
+      return InvalidField("tools", "may hold at most " + std::to_string(limits.max_tools) + " tools");
+    }
+    for (size_t i = 0; i < it->size(); ++i) {
+      const nlohmann::ordered_json& t = (*it)[i];
+      const std::string at = "tools[" + std::to_string(i) + "]";
+      if (!t.is_object() || t.value("type", "") != "function") {
+        return InvalidField(at + ".type", "must be \"function\"");
+      }
+      auto f = t.find("function");
+      if (f == t.end() || !f->is_object()) return InvalidField(at + ".function", "is required (an object)");
+      auto name = f->find("name");
+      if (name == f->end() || !name->is_string() || !IsToolName(name->get<std::string>())) {
+        return InvalidField(at + ".function.name", "must be 1-64 letters, digits, '_', '-' or '.'");
+      }
+      if (std::find(names.begin(), names.end(), name->get<std::string>()) != names.end()) {
+        return InvalidField(at + ".function.name", "repeats another tool's name");
+      }
+      names.push_back(name->get<std::string>());
+      if (auto d = f->find("description"); d != f->end() && !d->is_string()) {
+        return InvalidField(at + ".function.description", "must be a string");
+      }
+      if (auto p = f->find("parameters"); p != f->end()) {
+        RETURN_IF_ERROR(CheckSchema(at + ".function.parameters", *p, limits));
+      }
+      chat->tools.push_back(t);
+    }
+  }
+  if (auto it = root.find("tool_choice"); it != root.end() && !it->is_null()) {
+    ToolChoice& c = chat->tool_choice;
+    if (*it == "none") {
+      c.mode = ToolChoice::Mode::kNone;
+    } else if (*it == "auto") {
+      c.mode = ToolChoice::Mode::kAuto;
+    } else if (*it == "required") {
+      c.mode = ToolChoice::Mode::kRequired;
+    } else if (it->is_object() && it->value("type", "") == "function" && it->contains("function") &&
+               (*it)["function"].is_object() && (*it)["function"].contains("name") &&
+               (*it)["function"]["name"].is_string()) {
+      c.mode = ToolChoice::Mode::kNamed;
+      c.name = (*it)["function"]["name"].get<std::string>();
+      if (std::find(names.begin(), names.end(), c.name) == names.end()) {
+        return InvalidField("tool_choice", "names a function that is not in tools");
+      }
+    } else {
+      return InvalidField("tool_choice",
+                          "must be none, auto, required or {\"type\": \"function\", \"function\": "
+                          "{\"name\": ...}}");
+    }
+    if (c.mode == ToolChoice::Mode::kRequired && names.empty()) {
+      return InvalidField("tool_choice", "is required but there are no tools");
+    }
+  }
+  if (auto it = root.find("parallel_tool_calls"); it != root.end() && !it->is_null()) {
+    if (!it->is_boolean()) return InvalidField("parallel_tool_calls", "must be a boolean");
+    chat->parallel_tool_calls = it->get<bool>();
+  }
+  const ToolChoice::Mode mode = chat->tool_choice.mode;
+  if (mode == ToolChoice::Mode::kNone) chat->tools = nlohmann::ordered_json::array();
+  if (mode == ToolChoice::Mode::kRequired || mode == ToolChoice::Mode::kNamed) {
+    if (chat->fields.response_schema) {
+      return InvalidField("tool_choice", "required or named cannot be combined with a JSON response_format");
+    }
+    return CheckConstraintCompatible(chat->fields.request, "tool_choice");
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -385,6 +549,11 @@ Result<ChatRequest> ParseChatRequest(std::string_view body, const RequestLimits&
   }
   if (chat.fields.logprobs)
     chat.fields.request.sampling.num_top_logprobs = chat.fields.top_logprobs;
+  if (root.contains("response_format") || root.contains("tools") || root.contains("tool_choice")) {
+    ASSIGN_OR_RETURN(nlohmann::ordered_json ordered, OrderedBody(body));
+    RETURN_IF_ERROR(ParseResponseFormat(ordered, limits, &chat.fields));
+    RETURN_IF_ERROR(ParseTools(ordered, limits, &chat));
+  }
   return chat;
 }
 
@@ -394,6 +563,13 @@ Result<CompletionRequest> ParseCompletionRequest(std::string_view body,
   Fields f(root);
   CompletionRequest completion;
   RETURN_IF_ERROR(ParseGenerationFields(f, limits, &completion.fields));
+  for (const char* name : {"tools", "tool_choice"}) {
+    if (f.Find(name) != nullptr) return InvalidField(name, "is only for /v1/chat/completions");
+  }
+  if (root.contains("response_format")) {
+    ASSIGN_OR_RETURN(nlohmann::ordered_json ordered, OrderedBody(body));
+    RETURN_IF_ERROR(ParseResponseFormat(ordered, limits, &completion.fields));
+  }
   RETURN_IF_ERROR(f.Bool("echo", &completion.echo));
   std::optional<int64_t> logprobs;
   if (const json* v = f.Find("logprobs"); v != nullptr && v->is_boolean()) {

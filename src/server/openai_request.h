@@ -3,8 +3,10 @@
 // Parse* takes the raw body and returns a fully checked request or an invalid-argument Status
 // naming the field (api_error.h). Checks happen before anything is tokenized or submitted:
 // JSON nesting depth (before nlohmann parses: its parser recurses), types, ranges, the caps of
-// RequestLimits, token ids against the vocabulary, and fields we cannot honour yet (`tools`,
-// non-text `response_format`, ...), which are refused by name instead of being ignored.
+// RequestLimits, token ids against the vocabulary, and fields we cannot honour (`functions`,
+// `guided_*`, ...), which are refused by name instead of being ignored. Schemas (`tools`,
+// `response_format`) are kept in the order the client wrote them: properties are generated in
+// that order.
 // Unknown fields that cannot change the result are accepted.
 //
 // Length checks that need the tokenized prompt (prompt + max_tokens <= max_model_len) happen
@@ -31,6 +33,8 @@ struct RequestLimits {
   size_t max_stop_bytes = 1024;  // per stop string
   int32_t max_json_depth = 64;
   int32_t max_prompts = 1024;  // completions: prompts in one request
+  int32_t max_tools = 128;
+  size_t max_schema_bytes = 64 << 10;  // per JSON schema (response_format, each tool's parameters)
 };
 
 // What chat and completions share: sampling, stops, limits on output, streaming.
@@ -44,6 +48,17 @@ struct GenerationFields {
   bool logprobs = false;
   int32_t top_logprobs = 0;  // alternatives per token (with logprobs)
   std::string user;
+  // response_format json_object / json_schema: the schema the output must match ({"type":
+  // "object"} for json_object); unset: free text.
+  std::optional<nlohmann::ordered_json> response_schema;
+};
+
+// tool_choice: auto (the model decides), none (no tools), required (some call), or one named
+// function.
+struct ToolChoice {
+  enum class Mode { kAuto, kNone, kRequired, kNamed };
+  Mode mode = Mode::kAuto;
+  std::string name;  // kNamed
 };
 
 struct ChatRequest {
@@ -53,6 +68,11 @@ struct ChatRequest {
   bool add_generation_prompt = true;
   bool continue_final_message = false;
   nlohmann::ordered_json chat_template_kwargs = nlohmann::ordered_json::object();
+  // Checked OpenAI tool objects ({"type": "function", "function": {"name", "description",
+  // "parameters"}}); empty when the request has none or tool_choice is none.
+  nlohmann::ordered_json tools = nlohmann::ordered_json::array();
+  ToolChoice tool_choice;
+  bool parallel_tool_calls = true;
 };
 
 // One prompt of a completions request: text or token ids.

@@ -1,9 +1,12 @@
 #include "server/openai_server.h"
 
+#include "engine/json_schema_compiler.h"
+
 #include <ctime>
 #include <random>
 
 #include "base/log.h"
+#include "engine/json_schema_compiler.h"
 #include "server/api_error.h"
 #include "server/auth.h"
 #include "server/generation.h"
@@ -52,6 +55,19 @@ struct TokenizedPrompt {
 
 }  // namespace
 
+namespace {
+
+// The vocabulary constrained decoding masks: the model's logits, the engine's EOS ids.
+std::unique_ptr<TokenVocabulary> MakeVocabulary(const Engine& engine,
+                                                const text::Tokenizer& tokenizer) {
+  std::vector<int32_t> eos = engine.model_config().eos_token_ids;
+  if (tokenizer.eos_id()) eos.push_back(*tokenizer.eos_id());
+  return std::make_unique<TokenVocabulary>(tokenizer, engine.model_config().vocab_size,
+                                           std::move(eos));
+}
+
+}  // namespace
+
 OpenAiServer::OpenAiServer(const OpenAiServerOptions& options, Engine* engine,
                            const ChatPrompt* prompt, HttpServer* http)
     : options_(options),
@@ -59,6 +75,7 @@ OpenAiServer::OpenAiServer(const OpenAiServerOptions& options, Engine* engine,
       prompt_(prompt),
       http_(http),
       limits_(options.limits),
+      grammars_(MakeVocabulary(*engine, prompt->tokenizer())),
       created_(static_cast<int64_t>(std::time(nullptr))),
       id_base_(std::random_device{}() * 0x9e3779b97f4a7c15ull ^ std::random_device{}()) {
   limits_.vocab_size = engine_->model_config().vocab_size;
@@ -185,10 +202,45 @@ void OpenAiServer::HandleGeneration(const httplib::Request& req, httplib::Respon
                                               options_.served_model_name)));
   }
   const text::Tokenizer& tokenizer = prompt_->tokenizer();
+  // Constrained decoding: a JSON response_format, or a call forced by tool_choice.
+  std::shared_ptr<const CompiledGrammar> grammar;
+  if (fields.response_schema) {
+    const nlohmann::ordered_json& schema = *fields.response_schema;
+    Result<std::shared_ptr<const CompiledGrammar>> compiled = grammars_.Get(
+        "schema:" + schema.dump(), [&] { return CompileJsonSchema(schema); });
+    if (!compiled.ok()) {
+      return SendError(res, ToApiError(InvalidField("response_format",
+                                                    compiled.status().message())));
+    }
+    grammar = std::move(compiled).value();
+  }
+  const bool has_tools = is_chat && !chat->tools.empty();
+  const bool tool_forced = has_tools && (chat->tool_choice.mode == ToolChoice::Mode::kRequired ||
+                                         chat->tool_choice.mode == ToolChoice::Mode::kNamed);
+  if (has_tools && !options_.tool_call_format) {
+    return SendError(res, ToApiError(InvalidField(
+                              "tools", "cannot be used: the chat template shows no tool-call "
+                                       "format (start the server with --tool-call-parser)")));
+  }
+  if (tool_forced) {
+    const ToolCallFormat format = *options_.tool_call_format;
+    std::optional<std::string> only;
+    if (chat->tool_choice.mode == ToolChoice::Mode::kNamed) only = chat->tool_choice.name;
+    Result<std::shared_ptr<const CompiledGrammar>> compiled = grammars_.Get(
+        "tools:" + std::to_string(static_cast<int>(format)) + ":" + only.value_or("") + ":" +
+            chat->tools.dump(),
+        [&] { return ToolCallGrammar(format, chat->tools, only); });
+    if (!compiled.ok()) {
+      return SendError(res, ToApiError(InvalidField("tools", compiled.status().message())));
+    }
+    grammar = std::move(compiled).value();
+  }
   std::vector<TokenizedPrompt> prompts;
   if (is_chat) {
+    nlohmann::ordered_json kwargs = chat->chat_template_kwargs;
+    if (has_tools) kwargs["tools"] = chat->tools;
     Result<std::vector<int32_t>> ids = prompt_->EncodeChat(
-        chat->messages, chat->add_generation_prompt, chat->chat_template_kwargs);
+        chat->messages, chat->add_generation_prompt, kwargs);
     if (!ids.ok()) return SendError(res, ToApiError(ids.status()));
     prompts.push_back({std::move(ids).value(), {}});
   } else {
@@ -245,6 +297,11 @@ void OpenAiServer::HandleGeneration(const httplib::Request& req, httplib::Respon
   for (size_t p = 0; p < prompts.size(); ++p) {
     for (int32_t k = 0; k < fields.n; ++k) {
       GenerationRequest request = fields.request;
+      request.grammar = grammar;
+      // [TOOL_CALLS] and <|python_tag|> are special tokens the parser must see.
+      if (has_tools && *options_.tool_call_format != ToolCallFormat::kHermes) {
+        request.skip_special_tokens = false;
+      }
       request.prompt = prompts[p].ids;
       request.max_tokens = max_tokens[p];
       // Copies of one prompt must differ, and stay reproducible for a given seed.
@@ -269,6 +326,10 @@ void OpenAiServer::HandleGeneration(const httplib::Request& req, httplib::Respon
     gen_options.reasoning_open_tag = "<think>";
     gen_options.reasoning_close_tag = "</think>";
     gen_options.starts_in_reasoning = EndsInThink(tokenizer, prompts[0].ids);
+  }
+  if (has_tools) {
+    gen_options.tool_format = options_.tool_call_format;
+    gen_options.tool_call_forced = tool_forced;
   }
   auto generation =
       std::make_shared<Generation>(std::move(gen_options), std::move(choices), &tokenizer);

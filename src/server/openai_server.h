@@ -20,9 +20,11 @@
 
 #include "engine/engine.h"
 #include "server/chat_prompt.h"
+#include "server/grammar_cache.h"
 #include "server/http_server.h"
 #include "server/metrics_text.h"
 #include "server/openai_request.h"
+#include "server/tool_calls.h"
 
 namespace ts::server {
 
@@ -36,6 +38,9 @@ struct OpenAiServerOptions {
   // An SSE stream silent this long (e.g. a long prefill) gets a comment line.
   std::chrono::milliseconds keep_alive_interval{5'000};
   bool reasoning_parser = false;     // split Qwen3 <think>...</think> into reasoning_content
+  // How the model writes tool calls (--tool-call-parser, else from the chat template); unset:
+  // requests with tools get a 400.
+  std::optional<ToolCallFormat> tool_call_format;
   size_t max_body_bytes = 32 << 20;  // for the 413 message
 };
 
@@ -64,6 +69,7 @@ class OpenAiServer {
   const ChatPrompt* const prompt_;
   HttpServer* const http_;
   RequestLimits limits_;
+  GrammarCache grammars_;
   const int64_t created_;  // unix seconds, for /v1/models
   const uint64_t id_base_;
   std::atomic<uint64_t> next_id_{0};

@@ -209,8 +209,8 @@ test('errors surface as the SDK error classes', async (s, ai) => {
   await assert.rejects(ai.chat.completions.create({ model: 'tiny', messages: chatMessages,
     n: 1e9 }), (e) => e instanceof OpenAI.BadRequestError && e.param === 'n');
   await assert.rejects(ai.chat.completions.create({ model: 'tiny', messages: chatMessages,
-    tools: [{ type: 'function', function: { name: 'f' } }] }),
-  (e) => e instanceof OpenAI.BadRequestError && e.param === 'tools');
+    tools: [{ type: 'function', function: { name: 'bad name' } }] }),
+  (e) => e instanceof OpenAI.BadRequestError && e.param === 'tools[0].function.name');
 });
 
 test('bad-input battery: the right 4xx, server fine afterwards', async (s) => {
@@ -238,7 +238,8 @@ test('bad-input battery: the right 4xx, server fine afterwards', async (s) => {
     ['/v1/chat/completions', { messages: m, stop: ['x'.repeat(5000)] }, 400],
     ['/v1/chat/completions', { messages: m, stop_token_ids: [10000000] }, 400],
     ['/v1/chat/completions', { messages: m, logit_bias: { 99999999: 5 } }, 400],
-    ['/v1/chat/completions', { messages: m, response_format: { type: 'json_object' } }, 400],
+    ['/v1/chat/completions', { messages: m, response_format: { type: 'json_schema',
+      json_schema: { name: 'x', schema: { type: 'string', minLength: 1 } } } }, 400],
     ['/v1/chat/completions', { messages: m, max_tokens: 100000 }, 400],
     ['/v1/chat/completions', { model: 'gpt-4', messages: m }, 404],
     ['/v1/chat/completions', { messages: [{ role: 'user', content: [{ type: 'image_url' }] }] }, 400],

@@ -95,13 +95,24 @@ TEST(ParseChatRequest, NamesTheBadField) {
   EXPECT_EQ(ParamOf(With(R"("stop_token_ids": [1000])")), "stop_token_ids");
   EXPECT_EQ(ParamOf(With(R"("logit_bias": {"-1": 1})")), "logit_bias");
   EXPECT_EQ(ParamOf(With(R"("logit_bias": {"5": 101})")), "logit_bias");
-  EXPECT_EQ(ParamOf(With(R"("tools": [])")), "tools");
-  EXPECT_EQ(ParamOf(With(R"("response_format": {"type": "json_object"})")), "response_format");
+  EXPECT_EQ(ParamOf(With(R"("tools": [{"type": "function", "function": {"name": "a b"}}])")),
+            "tools[0].function.name");
+  EXPECT_EQ(ParamOf(With(R"("tools": {})")), "tools");
+  EXPECT_EQ(ParamOf(With(R"("tool_choice": "required")")), "tool_choice");
+  EXPECT_EQ(ParamOf(With(R"("tools": [{"type": "function", "function": {"name": "f"}}],
+      "tool_choice": {"type": "function", "function": {"name": "g"}})")), "tool_choice");
+  EXPECT_EQ(ParamOf(With(R"("response_format": {"type": "json_schema"})")),
+            "response_format.json_schema");
+  EXPECT_EQ(ParamOf(With(R"("response_format": {"type": "xml"})")), "response_format.type");
+  EXPECT_EQ(ParamOf(With(R"("response_format": {"type": "json_object"}, "min_tokens": 2)")),
+            "min_tokens");
   EXPECT_EQ(ParamOf(With(R"("stream_options": {"include_usage": true})")), "stream_options");
   EXPECT_EQ(ParamOf(With(R"("min_tokens": 9, "max_tokens": 3)")), "min_tokens");
   EXPECT_EQ(ParamOf(R"({"messages": []})"), "messages");
   EXPECT_EQ(ParamOf(R"({"messages": [{"role": "user"}]})"), "messages[0].content");
-  EXPECT_EQ(ParamOf(R"({"messages": [{"role": "tool", "content": "x"}]})"), "messages[0].role");
+  EXPECT_EQ(ParamOf(R"({"messages": [{"role": "tool", "content": "x"}]})"),
+            "messages[0].tool_call_id");
+  EXPECT_EQ(ParamOf(R"({"messages": [{"role": "robot", "content": "x"}]})"), "messages[0].role");
   EXPECT_EQ(ParamOf(R"({"messages": [{"role": "user", "content": [{"type": "image_url"}]}]})"),
             "messages[0].content[0].type");
 }
@@ -109,6 +120,43 @@ TEST(ParseChatRequest, NamesTheBadField) {
 TEST(ParseChatRequest, AcceptsResponseFormatText) {
   EXPECT_TRUE(ChatError(With(R"("response_format": {"type": "text"})")).ok());
   EXPECT_TRUE(ChatError(With(R"("tool_choice": "none")")).ok());
+}
+
+TEST(ParseChatRequest, ResponseFormatKeepsSchemaOrder) {
+  auto chat = ParseChatRequest(R"({"messages": [{"role": "user", "content": "x"}],
+      "response_format": {"type": "json_schema", "json_schema": {"name": "n", "schema":
+      {"type": "object", "properties": {"z": {"type": "string"}, "a": {"type": "integer"}}}}}})",
+                               Limits());
+  ASSERT_TRUE(chat.ok()) << chat.status().ToString();
+  ASSERT_TRUE(chat->fields.response_schema.has_value());
+  EXPECT_EQ(chat->fields.response_schema->at("properties").begin().key(), "z");
+  auto object = ParseChatRequest(R"({"messages": [{"role": "user", "content": "x"}],
+      "response_format": {"type": "json_object"}})", Limits());
+  ASSERT_TRUE(object.ok());
+  EXPECT_EQ(*object->fields.response_schema, nlohmann::ordered_json({{"type", "object"}}));
+}
+
+TEST(ParseChatRequest, ToolsToolChoiceAndToolMessages) {
+  auto chat = ParseChatRequest(R"({"messages": [{"role": "user", "content": "x"},
+      {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function",
+       "function": {"name": "f", "arguments": "{\"a\": 1}"}}]},
+      {"role": "tool", "tool_call_id": "c1", "content": "42"}],
+      "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}],
+      "tool_choice": {"type": "function", "function": {"name": "f"}},
+      "parallel_tool_calls": false})", Limits());
+  ASSERT_TRUE(chat.ok()) << chat.status().ToString();
+  EXPECT_EQ(chat->tools.size(), 1u);
+  EXPECT_EQ(chat->tool_choice.mode, ToolChoice::Mode::kNamed);
+  EXPECT_EQ(chat->tool_choice.name, "f");
+  EXPECT_FALSE(chat->parallel_tool_calls);
+  // Templates get the arguments as an object.
+  EXPECT_EQ(chat->messages[1]["tool_calls"][0]["function"]["arguments"]["a"], 1);
+  EXPECT_EQ(chat->messages[2]["tool_call_id"], "c1");
+  auto none = ParseChatRequest(R"({"messages": [{"role": "user", "content": "x"}],
+      "tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "none"})",
+                               Limits());
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->tools.empty());
 }
 
 TEST(ParseChatRequest, StopCaps) {
