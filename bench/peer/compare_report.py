@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Turns the raw outputs of bench/compare (one folder) into compare.md and PNG plots (gnuplot).
+
+  bench/peer/compare_report.py --dir bench/results/qwen3-0.6b-q8 --title "qwen3-0.6b q8, 2 threads"
+"""
+import argparse
+import glob
+import json
+import os
+import re
+import subprocess
+
+
+def load(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def engine_figures(path):
+    """tierserve bench-engine's text: prefill tokens/s and aggregate decode tokens/s per batch."""
+    prefill, decode = None, {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            m = re.match(r"prefill (\d+) tokens: ([\d.]+) tokens/s", line)
+            if m:
+                prefill = float(m.group(2))
+            m = re.match(r"decode batch (\d+) at context \d+: ([\d.]+) tokens/s aggregate", line)
+            if m:
+                decode[int(m.group(1))] = float(m.group(2))
+    return prefill, decode
+
+
+def ratio(a, b):
+    return "%.2f×" % (a / b) if a and b else "—"
+
+
+def fmt(v, digits=1):
+    return "—" if v is None else ("%.*f" % (digits, v))
+
+
+def plot(script, png):
+    subprocess.run(["gnuplot"], input="set terminal pngcairo size 800,480 font 'DejaVu Sans,11'\n"
+                   "set output '%s'\nset grid\nset key top left\n%s" % (png, script),
+                   text=True, check=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dir", required=True)
+    parser.add_argument("--title", default="")
+    args = parser.parse_args()
+    d = args.dir
+    rows = []
+    ts_prefill, ts_decode = engine_figures(os.path.join(d, "tierserve-engine.txt"))
+    llama = load(os.path.join(d, "llama.json"))["figures"]
+    lp = llama.get("prefill", {}).get("tokens_per_s")
+    rows.append(("prefill 512 tokens (tokens/s)", ts_prefill, lp, ratio(ts_prefill, lp)))
+    ld = llama.get("decode", {}).get("tokens_per_s")
+    rows.append(("decode, 1 stream (tokens/s)", ts_decode.get(1), ld, ratio(ts_decode.get(1), ld)))
+    lpar = {p["streams"]: p["aggregate_tokens_per_s"] for p in llama.get("parallel", [])}
+    for n in sorted(set(ts_decode) | set(lpar)):
+        if n == 1:
+            continue
+        rows.append(("decode, %d streams aggregate (tokens/s)" % n, ts_decode.get(n), lpar.get(n),
+                     ratio(ts_decode.get(n), lpar.get(n))))
+
+    serve = load(os.path.join(d, "serve.json"))["runs"][0]["metrics"]
+    ls = llama.get("serve", {})
+    rows.append(("serving 32 × (256 + 64) at concurrency 8: output tokens/s (llama.cpp in-process, no HTTP)", serve["output_tokens_per_s"],
+                 ls.get("output_tokens_per_s"), ratio(serve["output_tokens_per_s"], ls.get("output_tokens_per_s"))))
+    rows.append(("  TTFT p50 (s)", serve["ttft_s"]["p50"], ls.get("ttft_p50_s"),
+                 ratio(ls.get("ttft_p50_s"), serve["ttft_s"]["p50"]) + " speed-up"))
+    rows.append(("  TTFT p90 (s)", serve["ttft_s"]["p90"], ls.get("ttft_p90_s"),
+                 ratio(ls.get("ttft_p90_s"), serve["ttft_s"]["p90"]) + " speed-up"))
+
+    # TTFT vs prompt length: cold, SSD (after a restart), RAM.
+    prefix_rows = []
+    for path in sorted(glob.glob(os.path.join(d, "restart-*.json")),
+                       key=lambda p: int(re.search(r"restart-(\d+)", p).group(1))):
+        length = int(re.search(r"restart-(\d+)", path).group(1))
+        runs = load(path)["runs"]
+        ram_path = os.path.join(d, "ram-%d.json" % length)
+        ram = load(ram_path)["runs"][0]["metrics"] if os.path.exists(ram_path) else None
+        prefix_rows.append((length, runs[0]["metrics"]["ttft_s"]["mean"], runs[1]["metrics"]["ttft_s"]["mean"],
+                            ram["ttft_s"]["mean"] if ram else None,
+                            runs[1]["metrics"]["cached_tokens_ssd"], ram["cached_tokens_ram"] if ram else 0,
+                            runs[1]["metrics"]["prompt_tokens"]))
+    lpre = llama.get("prefix")
+    by_len = {r[0]: r for r in prefix_rows}
+    if lpre and lpre["prefix_tokens"] in by_len:
+        r = by_len[lpre["prefix_tokens"]]
+        rows.append(("cached %d-token prompt TTFT, %% of cold" % r[0], 100 * r[3] / r[1] if r[3] else None,
+                     100 * lpre["ttft_cached_s"] / lpre["ttft_cold_s"], "—"))
+
+    with open(os.path.join(d, "compare.md"), "w", encoding="utf-8") as f:
+        f.write("### %s\n\n" % args.title)
+        f.write("| figure | tierserve | llama.cpp (node-llama-cpp 3.21.1) | tierserve / llama.cpp |\n")
+        f.write("| --- | --- | --- | --- |\n")
+        for name, a, b, r in rows:
+            digits = 2 if "(s)" in name else 1
+            f.write("| %s | %s | %s | %s |\n" % (name, fmt(a, digits), fmt(b, digits), r))
+        if prefix_rows:
+            f.write("\nTTFT (s, mean of 2) by prompt length; the repeat after a restart is served from the "
+                    "SSD tier, the repeat after that from RAM:\n\n")
+            f.write("| prompt tokens | cold | SSD hit (after restart) | RAM hit | cached tokens SSD / RAM of prompt |\n")
+            f.write("| --- | --- | --- | --- | --- |\n")
+            for length, cold, ssd, ram, c_ssd, c_ram, prompt in prefix_rows:
+                f.write("| %d | %.3f | %.3f (%.1f%%) | %s | %d / %d of %d |\n" % (
+                    length, cold, ssd, 100 * ssd / cold,
+                    "%.3f (%.1f%%)" % (ram, 100 * ram / cold) if ram else "—", c_ssd, c_ram, prompt))
+
+    # Plots.
+    conc_path = os.path.join(d, "concurrency.json")
+    if os.path.exists(conc_path):
+        runs = load(conc_path)["runs"]
+        with open(os.path.join(d, "concurrency.dat"), "w") as f:
+            for r in runs:
+                m = r["metrics"]
+                f.write("%d %f %f %f\n" % (r["concurrency"], m["output_tokens_per_s"], m["ttft_s"]["p50"],
+                                           m["tpot_s"]["p50"] * 1e3))
+        with open(os.path.join(d, "llama-parallel.dat"), "w") as f:
+            for n in sorted(lpar):
+                f.write("%d %f\n" % (n, lpar[n]))
+        plot("set title 'Output tokens/s vs concurrency (%s)'\nset xlabel 'requests in flight / sequences'\n"
+             "set ylabel 'output tokens/s'\nset logscale x 2\n"
+             "plot '%s/concurrency.dat' u 1:2 w lp lw 2 pt 7 t 'tierserve serve (HTTP, 256 in + 64 out)', "
+             "'%s/llama-parallel.dat' u 1:2 w lp lw 2 pt 5 t 'llama.cpp decode only (N sequences, in-process)'\n"
+             % (args.title, d, d), os.path.join(d, "throughput_vs_concurrency.png"))
+    if prefix_rows:
+        with open(os.path.join(d, "prefix.dat"), "w") as f:
+            for length, cold, ssd, ram, *_ in prefix_rows:
+                f.write("%d %f %f %f\n" % (length, cold, ssd, ram or 0))
+        plot("set title 'TTFT vs prompt length, cache cold / SSD / RAM (%s)'\nset xlabel 'prompt tokens'\n"
+             "set ylabel 'TTFT (s)'\nset logscale x 2\nset logscale y 10\n"
+             "plot '%s/prefix.dat' u 1:2 w lp lw 2 pt 7 t 'cold', '' u 1:3 w lp lw 2 pt 5 t 'SSD hit (after restart)', "
+             "'' u 1:4 w lp lw 2 pt 9 t 'RAM hit'\n" % (args.title, d), os.path.join(d, "ttft_vs_prefix.png"))
+    with open(os.path.join(d, "latency.dat"), "w") as f:
+        for name in ("ttft_s", "tpot_s", "itl_s", "e2e_s"):
+            s = serve[name]
+            f.write("%s %f %f %f\n" % (name.split("_")[0].upper(), s["p50"] * 1e3, s["p90"] * 1e3, s["p99"] * 1e3))
+    plot("set title 'tierserve latency percentiles, 32 x (256 + 64) at concurrency 8 (%s)'\n"
+         "set ylabel 'ms'\nset logscale y 10\nset style data histogram\nset style histogram clustered gap 1\n"
+         "set style fill solid 0.8 border -1\nset boxwidth 0.9\n"
+         "plot '%s/latency.dat' u 2:xtic(1) t 'p50', '' u 3 t 'p90', '' u 4 t 'p99'\n" % (args.title, d),
+         os.path.join(d, "latency_percentiles.png"))
+
+
+if __name__ == "__main__":
+    main()
