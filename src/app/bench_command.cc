@@ -174,6 +174,8 @@ Status Run(const BenchFlags& f) {
           break;
         }
       }
+      // Each level's table as soon as it is done, also when stdout is a pipe (| tee).
+      std::fflush(stdout);
       report["runs"].push_back({{"concurrency", o.concurrency},
                                 {"phase", phase},
                                 {"metrics", loadgen::MetricsToJson(m)},
