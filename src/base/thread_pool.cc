@@ -38,13 +38,19 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::RunChunks() {
-  const int64_t num_chunks = (job_n_ + job_grain_ - 1) / job_grain_;
+void ThreadPool::RunChunks(uint64_t generation) {
   for (;;) {
-    int64_t chunk = next_chunk_.fetch_add(1, std::memory_order_relaxed);
-    if (chunk >= num_chunks) break;
-    int64_t begin = chunk * job_grain_;
-    (*job_)(begin, std::min(job_n_, begin + job_grain_));
+    uint64_t claim = claim_.load(std::memory_order_acquire);
+    if ((claim >> 32) != (generation & 0xffffffffu)) return;  // another job by now
+    const int64_t chunk = static_cast<int64_t>(claim & 0xffffffffu);
+    if (chunk >= job_chunks_.load(std::memory_order_relaxed)) return;
+    if (!claim_.compare_exchange_weak(claim, claim + 1, std::memory_order_acq_rel)) continue;
+    // The claim succeeded, so the job is still this generation's until the chunk is done.
+    const int64_t grain = job_grain_.load(std::memory_order_relaxed);
+    const int64_t begin = chunk * grain;
+    (*job_.load(std::memory_order_relaxed))(
+        begin, std::min(job_n_.load(std::memory_order_relaxed), begin + grain));
+    chunks_done_.fetch_add(1, std::memory_order_release);
   }
 }
 
@@ -56,29 +62,32 @@ void ThreadPool::ParallelFor(int64_t n, int64_t grain,
     for (int64_t b = 0; b < n; b += grain) fn(b, std::min(n, b + grain));
     return;
   }
-  job_ = &fn;
-  job_n_ = n;
-  job_grain_ = grain;
-  next_chunk_.store(0, std::memory_order_relaxed);
-  busy_workers_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
+  const uint64_t generation = generation_.load(std::memory_order_relaxed) + 1;
+  const int64_t num_chunks = (n + grain - 1) / grain;
+  CHECK_LT(num_chunks, int64_t{1} << 32);
+  job_.store(&fn, std::memory_order_relaxed);
+  job_n_.store(n, std::memory_order_relaxed);
+  job_grain_.store(grain, std::memory_order_relaxed);
+  job_chunks_.store(num_chunks, std::memory_order_relaxed);
+  chunks_done_.store(0, std::memory_order_relaxed);
+  claim_.store((generation & 0xffffffffu) << 32, std::memory_order_release);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    generation_.fetch_add(1, std::memory_order_release);
+    generation_.store(generation, std::memory_order_release);
   }
   wake_.notify_all();
   t_inside_pool_task = true;
-  RunChunks();
+  RunChunks(generation);
   t_inside_pool_task = false;
-  // Spin briefly for the last chunks, then yield: on an oversubscribed machine a worker may be
-  // off the CPU, and spinning would only keep it off longer.
-  for (int spins = 0; busy_workers_.load(std::memory_order_acquire) != 0; ++spins) {
+  // Only chunks already running on a worker are waited for. Spin briefly, then yield: on an
+  // oversubscribed machine that worker may be off the CPU.
+  for (int spins = 0; chunks_done_.load(std::memory_order_acquire) != num_chunks; ++spins) {
     if (spins < kSpinRounds / 10) {
       TS_CPU_RELAX();
     } else {
       std::this_thread::yield();
     }
   }
-  job_ = nullptr;
 }
 
 void ThreadPool::WorkerLoop() {
@@ -96,16 +105,16 @@ void ThreadPool::WorkerLoop() {
     }
     if (gen == seen) {
       std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+      wake_.wait(lock, [&] { return stop_ || generation_.load(std::memory_order_acquire) != seen; });
+      if (stop_) return;
       gen = generation_.load(std::memory_order_acquire);
     }
-    seen = gen;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stop_) return;
     }
-    RunChunks();
-    busy_workers_.fetch_sub(1, std::memory_order_acq_rel);
+    seen = gen;
+    RunChunks(gen);
   }
 }
 

@@ -35,20 +35,28 @@ class ThreadPool {
 
  private:
   void WorkerLoop();
-  void RunChunks();
 
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable wake_;
   bool stop_ = false;  // guarded by mu_
 
-  // The current job; written by the caller before generation_ is bumped.
-  const std::function<void(int64_t, int64_t)>* job_ = nullptr;
-  int64_t job_n_ = 0;
-  int64_t job_grain_ = 1;
-  std::atomic<int64_t> next_chunk_{0};
+  // Tries to claim and run chunks of job `generation`; returns when none is left.
+  void RunChunks(uint64_t generation);
+
+  // The current job; written by the caller before `claim_` announces its generation. Atomic
+  // because a worker late for the previous job may read them while they change (it then
+  // fails its claim and uses nothing it read).
+  std::atomic<const std::function<void(int64_t, int64_t)>*> job_{nullptr};
+  std::atomic<int64_t> job_n_{0};
+  std::atomic<int64_t> job_grain_{1};
+  std::atomic<int64_t> job_chunks_{0};
+  // Generation (high 32 bits) and next chunk (low 32 bits) of the current job, claimed by
+  // compare-and-swap: a worker that wakes after its job ended fails the swap and touches
+  // nothing, so the caller waits only for chunks that are running, never for sleeping workers.
+  std::atomic<uint64_t> claim_{0};
+  std::atomic<int64_t> chunks_done_{0};
   std::atomic<uint64_t> generation_{0};
-  std::atomic<int> busy_workers_{0};
 };
 
 }  // namespace ts
