@@ -81,15 +81,17 @@ def main():
         runs = load(path)["runs"]
         ram_path = os.path.join(d, "ram-%d.json" % length)
         ram = load(ram_path)["runs"][0]["metrics"] if os.path.exists(ram_path) else None
-        prefix_rows.append((length, runs[0]["metrics"]["ttft_s"]["mean"], runs[1]["metrics"]["ttft_s"]["mean"],
-                            ram["ttft_s"]["mean"] if ram else None,
+        def ttft(m):
+            return m["ttft_s"]["mean"] if m and m["num_ok"] else None  # None: every request failed
+
+        prefix_rows.append((length, ttft(runs[0]["metrics"]), ttft(runs[1]["metrics"]), ttft(ram),
                             runs[1]["metrics"]["cached_tokens_ssd"], ram["cached_tokens_ram"] if ram else 0,
                             runs[1]["metrics"]["prompt_tokens"]))
     lpre = llama.get("prefix")
     by_len = {r[0]: r for r in prefix_rows}
     if lpre and lpre["prefix_tokens"] in by_len:
         r = by_len[lpre["prefix_tokens"]]
-        rows.append(("cached %d-token prompt TTFT, %% of cold" % r[0], 100 * r[3] / r[1] if r[3] else None,
+        rows.append(("cached %d-token prompt TTFT, %% of cold" % r[0], 100 * r[3] / r[1] if r[3] and r[1] else None,
                      100 * lpre["ttft_cached_s"] / lpre["ttft_cold_s"], "—"))
 
     with open(os.path.join(d, "compare.md"), "w", encoding="utf-8") as f:
@@ -104,10 +106,13 @@ def main():
                     "SSD tier, the repeat after that from RAM:\n\n")
             f.write("| prompt tokens | cold | SSD hit (after restart) | RAM hit | cached tokens SSD / RAM of prompt |\n")
             f.write("| --- | --- | --- | --- | --- |\n")
+            def share(t, cold):
+                return "failed" if t is None else "%.3f (%.1f%%)" % (t, 100 * t / cold) if cold else "%.3f" % t
+
             for length, cold, ssd, ram, c_ssd, c_ram, prompt in prefix_rows:
-                f.write("| %d | %.3f | %.3f (%.1f%%) | %s | %d / %d of %d |\n" % (
-                    length, cold, ssd, 100 * ssd / cold,
-                    "%.3f (%.1f%%)" % (ram, 100 * ram / cold) if ram else "—", c_ssd, c_ram, prompt))
+                f.write("| %d | %s | %s | %s | %d / %d of %d |\n" % (
+                    length, "failed" if cold is None else "%.3f" % cold, share(ssd, cold), share(ram, cold),
+                    c_ssd, c_ram, prompt))
 
     # Plots.
     conc_path = os.path.join(d, "concurrency.json")
@@ -128,8 +133,8 @@ def main():
              % (args.title, d, d), os.path.join(d, "throughput_vs_concurrency.png"))
     if prefix_rows:
         with open(os.path.join(d, "prefix.dat"), "w") as f:
-            for length, cold, ssd, ram, *_ in prefix_rows:
-                f.write("%d %f %f %f\n" % (length, cold, ssd, ram or 0))
+            for length, *ttfts, _, _, _ in prefix_rows:
+                f.write("%d %s\n" % (length, " ".join("NaN" if t is None else "%f" % t for t in ttfts)))
         plot("set title 'TTFT vs prompt length, cache cold / SSD / RAM (%s)'\nset xlabel 'prompt tokens'\n"
              "set ylabel 'TTFT (s)'\nset logscale x 2\nset logscale y 10\n"
              "plot '%s/prefix.dat' u 1:2 w lp lw 2 pt 7 t 'cold', '' u 1:3 w lp lw 2 pt 5 t 'SSD hit (after restart)', "
