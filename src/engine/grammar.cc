@@ -227,8 +227,7 @@ void GrammarRecognizer::Normalize(int32_t top, State* out, int32_t budget) {
         }
       } else if (f.phase == kObjBeforeValue) {
         out->push_back(top);
-        const int32_t value =
-            is_map ? n.map_value : n.properties[static_cast<size_t>(f.a)].value;
+        const int32_t value = is_map ? n.map_value : n.properties[static_cast<size_t>(f.a)].value;
         const int32_t parent = Replace(top, with(kObjAfterValue, f.a, 0));
         Normalize(Push(parent, child(value)), out, budget);
       } else {
@@ -464,8 +463,8 @@ bool GrammarRecognizer::NumberFeasible(const GrammarNode& n, bool negative, int6
 }
 
 bool GrammarRecognizer::NumberCanEnd(const GrammarFrame& f, const GrammarNode& n) const {
-  const bool at_end = f.phase == kNumZero || f.phase == kNumInt || f.phase == kNumFrac ||
-                      f.phase == kNumExpDigits;
+  const bool at_end =
+      f.phase == kNumZero || f.phase == kNumInt || f.phase == kNumFrac || f.phase == kNumExpDigits;
   if (!at_end) return false;
   if (!n.has_bounds) return true;
   const int64_t v = f.a != 0 ? -f.value : f.value;

@@ -10,8 +10,8 @@
 // The language is a subset of what the schema accepts, chosen so every reachable state can still
 // complete: object keys come in schema order (required ones always, optional ones maybe), at
 // most kMaxWhitespace bytes of whitespace between tokens, numbers have at most 18 integer,
-// 16 fraction and 2 exponent digits, bounded numbers have no exponent, pattern strings use printable ASCII
-// without escapes. Nesting is capped at kMaxDepth frames.
+// 16 fraction and 2 exponent digits, bounded numbers have no exponent, pattern strings use
+// printable ASCII without escapes. Nesting is capped at kMaxDepth frames.
 //
 // Immutable after construction by the schema compiler; shared between requests and threads.
 #pragma once
@@ -49,16 +49,16 @@ struct StringDfa {
 struct GrammarNode {
   GrammarNodeKind kind = GrammarNodeKind::kLiterals;
   std::vector<GrammarProperty> properties;  // kObject
-  int32_t map_value = -1;                   // kObject: node of free-key values; -1: listed keys only
-  int32_t map_key = -1;                     // kObject with map_value: the (free string) key node
-  int32_t items = -1;                       // kArray
-  int32_t min_items = 0, max_items = -1;    // kArray; -1: unbounded
-  int32_t dfa = -1;                         // kString: index into Grammar::dfas; -1: free
-  bool integer = false;                     // kNumber
-  bool has_bounds = false;                  // kNumber
-  int64_t minimum = 0, maximum = 0;         // kNumber, inclusive, when has_bounds
-  std::vector<std::string> literals;        // kLiterals
-  std::vector<int32_t> children;            // kAnyOf, kSequence
+  int32_t map_value = -1;                 // kObject: node of free-key values; -1: listed keys only
+  int32_t map_key = -1;                   // kObject with map_value: the (free string) key node
+  int32_t items = -1;                     // kArray
+  int32_t min_items = 0, max_items = -1;  // kArray; -1: unbounded
+  int32_t dfa = -1;                       // kString: index into Grammar::dfas; -1: free
+  bool integer = false;                   // kNumber
+  bool has_bounds = false;                // kNumber
+  int64_t minimum = 0, maximum = 0;       // kNumber, inclusive, when has_bounds
+  std::vector<std::string> literals;      // kLiterals
+  std::vector<int32_t> children;          // kAnyOf, kSequence
 };
 
 // One frame of a stack: a node and how far into it the recognizer is.
@@ -83,7 +83,6 @@ class Grammar {
   const GrammarNode& node(int32_t i) const { return nodes_[static_cast<size_t>(i)]; }
   const StringDfa& dfa(int32_t i) const { return dfas_[static_cast<size_t>(i)]; }
   int32_t root() const { return root_; }
-  int32_t num_nodes() const { return static_cast<int32_t>(nodes_.size()); }
   // False for nodes no finite output satisfies (computed once, as a fixpoint).
   bool is_satisfiable(int32_t i) const { return satisfiable_[static_cast<size_t>(i)]; }
 

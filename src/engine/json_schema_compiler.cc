@@ -18,16 +18,31 @@ constexpr int64_t kMaxMagnitude = 999999999999999999;  // 18 digits (grammar.h)
 // Keywords that describe without constraining.
 const std::set<std::string>& Annotations() {
   static const auto* kSet = new std::set<std::string>{
-      "title", "description", "default", "examples", "$schema", "$id", "$comment", "deprecated",
-      "readOnly", "writeOnly", "strict", "name", "$defs", "definitions"};
+      "title",      "description", "default",   "examples", "$schema", "$id",   "$comment",
+      "deprecated", "readOnly",    "writeOnly", "strict",   "name",    "$defs", "definitions"};
   return *kSet;
 }
 
 const std::set<std::string>& Supported() {
-  static const auto* kSet = new std::set<std::string>{
-      "type", "properties", "required", "additionalProperties", "items", "minItems", "maxItems",
-      "enum", "const", "pattern", "format", "minimum", "maximum", "exclusiveMinimum",
-      "exclusiveMaximum", "anyOf", "oneOf", "$ref", "nullable"};
+  static const auto* kSet = new std::set<std::string>{"type",
+                                                      "properties",
+                                                      "required",
+                                                      "additionalProperties",
+                                                      "items",
+                                                      "minItems",
+                                                      "maxItems",
+                                                      "enum",
+                                                      "const",
+                                                      "pattern",
+                                                      "format",
+                                                      "minimum",
+                                                      "maximum",
+                                                      "exclusiveMinimum",
+                                                      "exclusiveMaximum",
+                                                      "anyOf",
+                                                      "oneOf",
+                                                      "$ref",
+                                                      "nullable"};
   return *kSet;
 }
 
@@ -46,7 +61,9 @@ const std::map<std::string, std::string>& Formats() {
 bool MatchesType(const json& v, const std::string& type) {
   if (type == "string") return v.is_string();
   if (type == "number") return v.is_number();
-  if (type == "integer") return v.is_number_integer() || (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>());
+  if (type == "integer")
+    return v.is_number_integer() ||
+           (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>());
   if (type == "boolean") return v.is_boolean();
   if (type == "null") return v.is_null();
   if (type == "object") return v.is_object();
@@ -111,7 +128,8 @@ class GrammarBuilder::Impl {
 
   Result<int32_t> Compile(const json& s, int32_t depth, const std::string& path) {
     if (depth > kMaxSchemaDepth) {
-      return InvalidArgument("the JSON schema nests deeper than " + std::to_string(kMaxSchemaDepth));
+      return InvalidArgument("the JSON schema nests deeper than " +
+                             std::to_string(kMaxSchemaDepth));
     }
     if (static_cast<int32_t>(nodes_.size()) >= kMaxSchemaNodes) {
       return InvalidArgument("the JSON schema is too large (more than " +
@@ -139,7 +157,8 @@ class GrammarBuilder::Impl {
       }
       std::vector<int32_t> children;
       for (size_t i = 0; i < alts.size(); ++i) {
-        ASSIGN_OR_RETURN(int32_t c, Compile(alts[i], depth + 1, path + "/" + key + "/" + std::to_string(i)));
+        ASSIGN_OR_RETURN(int32_t c,
+                         Compile(alts[i], depth + 1, path + "/" + key + "/" + std::to_string(i)));
         children.push_back(c);
       }
       return WithNullable(s, AddGroup(GrammarNodeKind::kAnyOf, std::move(children)));
@@ -158,7 +177,8 @@ class GrammarBuilder::Impl {
     std::vector<std::string> types;
     if (!s.contains("type")) {
       // No type: the keywords present say which kind is meant; none: any value.
-      if (s.contains("properties") || s.contains("additionalProperties") || s.contains("required")) {
+      if (s.contains("properties") || s.contains("additionalProperties") ||
+          s.contains("required")) {
         types.push_back("object");
       } else if (s.contains("items") || s.contains("minItems") || s.contains("maxItems")) {
         types.push_back("array");
@@ -222,7 +242,9 @@ class GrammarBuilder::Impl {
           target = &(*document_)[section][name];
         }
       }
-      if (target == nullptr) return Unsupported(path, "$ref \"" + ref + "\" (only #, #/$defs/NAME and #/definitions/NAME)");
+      if (target == nullptr)
+        return Unsupported(path,
+                           "$ref \"" + ref + "\" (only #, #/$defs/NAME and #/definitions/NAME)");
     }
     // Reserve the node first so recursive references find it.
     const int32_t node = AddGroup(GrammarNodeKind::kAnyOf, {});
@@ -260,7 +282,8 @@ class GrammarBuilder::Impl {
       }
     }
     if (s.contains("properties")) {
-      if (!s["properties"].is_object()) return InvalidArgument(path + "/properties must be an object");
+      if (!s["properties"].is_object())
+        return InvalidArgument(path + "/properties must be an object");
       for (const auto& [key, value] : s["properties"].items()) {
         ASSIGN_OR_RETURN(int32_t v, Compile(value, depth + 1, path + "/properties/" + key));
         n.properties.push_back({json(key).dump(), v, required.contains(key)});
@@ -273,9 +296,11 @@ class GrammarBuilder::Impl {
     // Only listed keys are generated when there are properties (a subset of what the schema
     // allows); without properties, additionalProperties says what the values are.
     if (n.properties.empty()) {
-      const json additional = s.contains("additionalProperties") ? s["additionalProperties"] : json(true);
+      const json additional =
+          s.contains("additionalProperties") ? s["additionalProperties"] : json(true);
       if (!additional.is_boolean() || additional.get<bool>()) {
-        ASSIGN_OR_RETURN(n.map_value, Compile(additional, depth + 1, path + "/additionalProperties"));
+        ASSIGN_OR_RETURN(n.map_value,
+                         Compile(additional, depth + 1, path + "/additionalProperties"));
         n.map_key = free_string_;
       }
     } else if (s.contains("additionalProperties") && !s["additionalProperties"].is_boolean()) {
@@ -295,7 +320,8 @@ class GrammarBuilder::Impl {
     ASSIGN_OR_RETURN(n.items, Compile(items, depth + 1, path + "/items"));
     for (const char* key : {"minItems", "maxItems"}) {
       if (!s.contains(key)) continue;
-      if (!s[key].is_number_integer() || s[key].get<int64_t>() < 0 || s[key].get<int64_t>() > 1000000) {
+      if (!s[key].is_number_integer() || s[key].get<int64_t>() < 0 ||
+          s[key].get<int64_t>() > 1000000) {
         return InvalidArgument(path + "/" + key + " must be an integer in [0, 1000000]");
       }
     }
@@ -344,7 +370,9 @@ class GrammarBuilder::Impl {
       if (!s[key].is_number()) return InvalidArgument(path + "/" + key + " must be a number");
       return std::optional<double>(s[key].get<double>());
     };
-    auto flag = [&](const char* key) { return s.contains(key) && s[key].is_boolean() && s[key].get<bool>(); };
+    auto flag = [&](const char* key) {
+      return s.contains(key) && s[key].is_boolean() && s[key].get<bool>();
+    };
     ASSIGN_OR_RETURN(std::optional<double> minimum, bound("minimum"));
     ASSIGN_OR_RETURN(std::optional<double> maximum, bound("maximum"));
     ASSIGN_OR_RETURN(std::optional<double> ex_minimum, bound("exclusiveMinimum"));
@@ -377,9 +405,9 @@ class GrammarBuilder::Impl {
       }
     }
     for (const json& v : values) {
-      const bool typed = types.empty() || std::any_of(types.begin(), types.end(), [&](const std::string& t) {
-                           return MatchesType(v, t);
-                         });
+      const bool typed =
+          types.empty() || std::any_of(types.begin(), types.end(),
+                                       [&](const std::string& t) { return MatchesType(v, t); });
       if (!typed) continue;
       literal_bytes_ += v.dump().size();
       if (literal_bytes_ > kMaxLiteralBytes) {

@@ -38,7 +38,7 @@ class GrammarBuilder {
   GrammarBuilder();
   ~GrammarBuilder();
 
-  // A node for a value matching `schema`; `root` is what "#" refers to.
+  // A node for a value matching `schema`, its own document: "#" in its $refs is the schema.
   Result<int32_t> AddSchema(const nlohmann::ordered_json& schema);
   int32_t AddText(std::string text);
   int32_t AddSequence(std::vector<int32_t> children);

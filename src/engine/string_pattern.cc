@@ -140,13 +140,20 @@ class Parser {
     const char c = Peek();
     ++i_;
     switch (c) {
-      case 'd': return Digits();
-      case 'D': return Alphabet() & ~Digits();
-      case 'w': return Word();
-      case 'W': return Alphabet() & ~Word();
-      case 's': return Space();
-      case 'S': return Alphabet() & ~Space();
-      default: break;
+      case 'd':
+        return Digits();
+      case 'D':
+        return Alphabet() & ~Digits();
+      case 'w':
+        return Word();
+      case 'W':
+        return Alphabet() & ~Word();
+      case 's':
+        return Space();
+      case 'S':
+        return Alphabet() & ~Space();
+      default:
+        break;
     }
     if (std::string_view(".-^$|?*+()[]{}/,:'#!@%&=<>~`;_ ").find(c) != std::string_view::npos ||
         (in_class && c == ']')) {
@@ -358,8 +365,8 @@ Result<StringDfa> CompilePattern(std::string_view pattern) {
       body.pop_back();
     }
   }
-  const std::string full = std::string(anchored_start ? "" : ".*") + "(?:" + body + ")" +
-                           (anchored_end ? "" : ".*");
+  const std::string full =
+      std::string(anchored_start ? "" : ".*") + "(?:" + body + ")" + (anchored_end ? "" : ".*");
   ASSIGN_OR_RETURN(auto regex, Parser(full).Parse());
   Nfa nfa;
   ASSIGN_OR_RETURN(Fragment f, Build(*regex, &nfa));

@@ -14,8 +14,8 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 // Builds the trie node for ids[lo, hi) (sorted by bytes, all sharing their first `depth`
 // bytes) and returns its index.
-int32_t BuildTrie(const std::vector<std::string>& bytes, const std::vector<int32_t>& ids,
-                  size_t lo, size_t hi, size_t depth, std::vector<TokenVocabulary::Node>* nodes,
+int32_t BuildTrie(const std::vector<std::string>& bytes, const std::vector<int32_t>& ids, size_t lo,
+                  size_t hi, size_t depth, std::vector<TokenVocabulary::Node>* nodes,
                   std::vector<TokenVocabulary::Edge>* edges, std::vector<int32_t>* tokens) {
   const auto index = static_cast<int32_t>(nodes->size());
   nodes->emplace_back();
@@ -59,12 +59,14 @@ class TrieWalk {
     const TokenVocabulary::Node& node = vocabulary_.nodes()[static_cast<size_t>(node_index)];
     if (depth > 0) {
       for (int32_t t = 0; t < node.num_tokens; ++t) {
-        (*allowed_)[static_cast<size_t>(vocabulary_.tokens()[static_cast<size_t>(node.first_token + t)])] = 1;
+        (*allowed_)[static_cast<size_t>(
+            vocabulary_.tokens()[static_cast<size_t>(node.first_token + t)])] = 1;
       }
     }
     if (states_.size() <= depth) states_.resize(depth + 1);
     for (int32_t e = 0; e < node.num_edges; ++e) {
-      const TokenVocabulary::Edge& edge = vocabulary_.edges()[static_cast<size_t>(node.first_edge + e)];
+      const TokenVocabulary::Edge& edge =
+          vocabulary_.edges()[static_cast<size_t>(node.first_edge + e)];
       const size_t mark = recognizer_->Mark();
       recognizer_->Step(state, edge.byte, &states_[depth]);
       if (!states_[depth].empty()) {
@@ -88,7 +90,9 @@ class TrieWalk {
 
 TokenVocabulary::TokenVocabulary(const text::Tokenizer& tokenizer, int32_t vocab_size,
                                  std::vector<int32_t> eos_ids)
-    : vocab_size_(vocab_size), eos_ids_(std::move(eos_ids)), bytes_(static_cast<size_t>(vocab_size)) {
+    : vocab_size_(vocab_size),
+      eos_ids_(std::move(eos_ids)),
+      bytes_(static_cast<size_t>(vocab_size)) {
   const text::Decoder& decoder = tokenizer.decoder();
   std::vector<int32_t> ids;
   for (int32_t id = 0; id < vocab_size; ++id) {

@@ -6,7 +6,8 @@ GrammarCache::GrammarCache(std::unique_ptr<TokenVocabulary> vocabulary)
     : vocabulary_(std::move(vocabulary)) {}
 
 Result<std::shared_ptr<const CompiledGrammar>> GrammarCache::Get(
-    const std::string& key, const std::function<Result<std::shared_ptr<const Grammar>>()>& compile) {
+    const std::string& key,
+    const std::function<Result<std::shared_ptr<const Grammar>>()>& compile) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = index_.find(key);

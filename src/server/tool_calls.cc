@@ -13,7 +13,8 @@ constexpr std::string_view kPythonTag = "<|python_tag|>";
 constexpr std::string_view kMistralMarker = "[TOOL_CALLS]";
 
 std::string_view TrimLeft(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\n' || s.front() == '\t' || s.front() == '\r')) {
+  while (!s.empty() &&
+         (s.front() == ' ' || s.front() == '\n' || s.front() == '\t' || s.front() == '\r')) {
     s.remove_prefix(1);
   }
   return s;
@@ -21,7 +22,8 @@ std::string_view TrimLeft(std::string_view s) {
 
 std::string_view Trim(std::string_view s) {
   s = TrimLeft(s);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\t' || s.back() == '\r')) {
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\n' || s.back() == '\t' || s.back() == '\r')) {
     s.remove_suffix(1);
   }
   return s;
@@ -90,7 +92,8 @@ ParsedToolOutput ParseToolCalls(ToolCallFormat format, std::string_view text, bo
       for (size_t at = first; at != std::string_view::npos; at = text.find(kHermesOpen, at)) {
         at += kHermesOpen.size();
         const size_t end = text.find(kHermesClose, at);
-        const std::string_view body = text.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at);
+        const std::string_view body =
+            text.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at);
         std::optional<json> v = ParseJson(Trim(body));
         std::optional<ToolCall> call = v ? CallFrom(*v, "arguments") : std::nullopt;
         if (!call) return out;
@@ -103,7 +106,8 @@ ParsedToolOutput ParseToolCalls(ToolCallFormat format, std::string_view text, bo
     }
     case ToolCallFormat::kLlama3Json: {
       std::string_view body = TrimLeft(text);
-      if (body.substr(0, kPythonTag.size()) == kPythonTag) body = TrimLeft(body.substr(kPythonTag.size()));
+      if (body.substr(0, kPythonTag.size()) == kPythonTag)
+        body = TrimLeft(body.substr(kPythonTag.size()));
       if (body.empty() || body.front() != '{') return out;
       // Calls separated by ';' (Llama 3.1 parallel calls); a ';' inside a string breaks the
       // split, so the whole text is tried first.
@@ -160,7 +164,8 @@ size_t ContentPrefixLength(ToolCallFormat format, std::string_view text, bool fo
   switch (format) {
     case ToolCallFormat::kHermes:
     case ToolCallFormat::kMistral: {
-      const std::string_view marker = format == ToolCallFormat::kHermes ? kHermesOpen : kMistralMarker;
+      const std::string_view marker =
+          format == ToolCallFormat::kHermes ? kHermesOpen : kMistralMarker;
       const size_t at = text.find(marker);
       if (at != std::string_view::npos) return at;
       return text.size() - PartialMarker(text, marker);
@@ -183,12 +188,13 @@ Result<std::shared_ptr<const Grammar>> ToolCallGrammar(ToolCallFormat format, co
     const json& f = tools[i]["function"];
     const std::string name = f["name"].get<std::string>();
     if (only && *only != name) continue;
-    const json parameters =
-        f.contains("parameters") ? f["parameters"] : json{{"type", "object"}, {"properties", json::object()}};
+    const json parameters = f.contains("parameters")
+                                ? f["parameters"]
+                                : json{{"type", "object"}, {"properties", json::object()}};
     Result<int32_t> args = b.AddSchema(parameters);
     if (!args.ok()) {
-      return InvalidArgument("tools[" + std::to_string(i) + "].function.parameters: " +
-                             std::string(args.status().message()));
+      return InvalidArgument("tools[" + std::to_string(i) +
+                             "].function.parameters: " + std::string(args.status().message()));
     }
     const int32_t name_node = b.AddText(json(name).dump());
     const char* args_key = format == ToolCallFormat::kLlama3Json ? "parameters" : "arguments";

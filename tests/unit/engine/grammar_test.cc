@@ -1,11 +1,12 @@
 // The schema compiler and the byte-level recognizer: accepts/rejects per keyword, unsupported
 // features named, caps, and random walks over allowed bytes that always end in valid JSON.
+#include "engine/grammar.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
 #include <string>
 
-#include "engine/grammar.h"
 #include "engine/json_schema_compiler.h"
 #include "engine/string_pattern.h"
 #include "tests/unit/engine/schema_suite.h"
@@ -42,7 +43,7 @@ TEST(SchemaCompiler, ObjectWithRequiredAndOptional) {
   EXPECT_EQ(Feed(*g, R"({"a": "x", "b": 3})"), Verdict::kComplete);
   EXPECT_EQ(Feed(*g, R"({"b":-12})"), Verdict::kComplete);
   EXPECT_EQ(Feed(*g, R"({ "a" : "\u00e9\n" , "b" : 0 })"), Verdict::kComplete);
-  EXPECT_EQ(Feed(*g, R"({"a": "x"})"), Verdict::kRejected);  // b is required
+  EXPECT_EQ(Feed(*g, R"({"a": "x"})"), Verdict::kRejected);          // b is required
   EXPECT_EQ(Feed(*g, R"({"b": 3, "a": "x"})"), Verdict::kRejected);  // schema order
   EXPECT_EQ(Feed(*g, R"({"c": 1})"), Verdict::kRejected);
   EXPECT_EQ(Feed(*g, R"({"b": 01})"), Verdict::kRejected);
@@ -54,8 +55,8 @@ TEST(SchemaCompiler, ObjectWithRequiredAndOptional) {
 TEST(SchemaCompiler, StringsAreJsonWithValidUtf8) {
   auto g = Compile(R"({"type": "string"})");
   EXPECT_EQ(Feed(*g, "\"h\xC3\xA9llo \xE2\x82\xAC \xF0\x9F\x98\x80\""), Verdict::kComplete);
-  EXPECT_EQ(Feed(*g, "\"\xC3\""), Verdict::kRejected);       // truncated character
-  EXPECT_EQ(Feed(*g, "\"\xC0\xAF\""), Verdict::kRejected);   // overlong
+  EXPECT_EQ(Feed(*g, "\"\xC3\""), Verdict::kRejected);          // truncated character
+  EXPECT_EQ(Feed(*g, "\"\xC0\xAF\""), Verdict::kRejected);      // overlong
   EXPECT_EQ(Feed(*g, "\"\xED\xA0\x80\""), Verdict::kRejected);  // surrogate
   EXPECT_EQ(Feed(*g, "\"\xF0\x9F"), Verdict::kPrefix);
   EXPECT_EQ(Feed(*g, "\"a\tb\""), Verdict::kRejected);  // raw control character
@@ -127,8 +128,11 @@ TEST(SchemaCompiler, UnsupportedFeaturesAreNamed) {
 
 TEST(SchemaCompiler, UnsatisfiableAndHostileSchemasFailFast) {
   EXPECT_FALSE(CompileJsonSchema(nlohmann::ordered_json::parse(R"({"$ref": "#"})")).ok());
-  EXPECT_FALSE(CompileJsonSchema(nlohmann::ordered_json::parse(
-      R"({"type": "object", "properties": {"a": {"$ref": "#"}}, "required": ["a"]})")).ok());
+  EXPECT_FALSE(
+      CompileJsonSchema(
+          nlohmann::ordered_json::parse(
+              R"({"type": "object", "properties": {"a": {"$ref": "#"}}, "required": ["a"]})"))
+          .ok());
   // Deep nesting.
   nlohmann::ordered_json deep = {{"type", "string"}};
   for (int i = 0; i < 100; ++i) deep = {{"type", "array"}, {"items", deep}};
@@ -138,7 +142,8 @@ TEST(SchemaCompiler, UnsatisfiableAndHostileSchemasFailFast) {
   ASSERT_FALSE(p.ok());
   EXPECT_NE(p.status().message().find("automaton states"), std::string::npos);
   // Many properties stay linear.
-  nlohmann::ordered_json wide = {{"type", "object"}, {"properties", nlohmann::ordered_json::object()}};
+  nlohmann::ordered_json wide = {{"type", "object"},
+                                 {"properties", nlohmann::ordered_json::object()}};
   for (int i = 0; i < 20000; ++i) {
     std::string name = std::to_string(i);
     name.insert(name.begin(), 'p');

@@ -32,7 +32,8 @@ class SchemaValidator {
     if (t == "string") return v.is_string();
     if (t == "number") return v.is_number();
     if (t == "integer") {
-      return v.is_number_integer() || (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>());
+      return v.is_number_integer() ||
+             (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>());
     }
     if (t == "boolean") return v.is_boolean();
     if (t == "null") return v.is_null();
@@ -48,7 +49,8 @@ class SchemaValidator {
       int matches = 0;
       for (const json& alt : s[key]) matches += Check(v, alt, at).empty() ? 1 : 0;
       if (matches == 0) return at + ": matches no " + key + " alternative";
-      if (std::string(key) == "oneOf" && matches > 1) return at + ": matches several oneOf alternatives";
+      if (std::string(key) == "oneOf" && matches > 1)
+        return at + ": matches several oneOf alternatives";
     }
     if (s.contains("const") && v != s["const"]) return at + ": not the const";
     if (s.contains("enum")) {
@@ -82,8 +84,10 @@ class SchemaValidator {
       }
     }
     if (v.is_array()) {
-      if (s.contains("minItems") && v.size() < s["minItems"].get<size_t>()) return at + ": too few items";
-      if (s.contains("maxItems") && v.size() > s["maxItems"].get<size_t>()) return at + ": too many items";
+      if (s.contains("minItems") && v.size() < s["minItems"].get<size_t>())
+        return at + ": too few items";
+      if (s.contains("maxItems") && v.size() > s["maxItems"].get<size_t>())
+        return at + ": too many items";
       if (s.contains("items")) {
         for (size_t i = 0; i < v.size(); ++i) {
           std::string e = Check(v[i], s["items"], at + "[" + std::to_string(i) + "]");
@@ -95,12 +99,15 @@ class SchemaValidator {
       const double x = v.get<double>();
       if (s.contains("minimum") && x < s["minimum"].get<double>()) return at + ": below minimum";
       if (s.contains("maximum") && x > s["maximum"].get<double>()) return at + ": above maximum";
-      if (s.contains("exclusiveMinimum") && x <= s["exclusiveMinimum"].get<double>()) return at + ": not above exclusiveMinimum";
-      if (s.contains("exclusiveMaximum") && x >= s["exclusiveMaximum"].get<double>()) return at + ": not below exclusiveMaximum";
+      if (s.contains("exclusiveMinimum") && x <= s["exclusiveMinimum"].get<double>())
+        return at + ": not above exclusiveMinimum";
+      if (s.contains("exclusiveMaximum") && x >= s["exclusiveMaximum"].get<double>())
+        return at + ": not below exclusiveMaximum";
     }
     if (v.is_string()) {
       const std::string str = v.get<std::string>();
-      if (s.contains("pattern") && !std::regex_search(str, std::regex(s["pattern"].get<std::string>()))) {
+      if (s.contains("pattern") &&
+          !std::regex_search(str, std::regex(s["pattern"].get<std::string>()))) {
         return at + ": does not match the pattern";
       }
       if (s.contains("format")) {
@@ -108,7 +115,8 @@ class SchemaValidator {
             {"date", R"(^\d{4}-\d{2}-\d{2}$)"},
             {"time", R"(^\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$)"},
             {"date-time", R"(^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$)"},
-            {"uuid", R"(^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$)"}};
+            {"uuid",
+             R"(^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$)"}};
         const std::string f = s["format"].get<std::string>();
         if (!std::regex_search(str, std::regex(kFormats.at(f)))) return at + ": not a " + f;
       }

@@ -116,11 +116,12 @@ TEST(ToolCalls, ForcedGrammarsAcceptOnlyWellFormedCalls) {
   auto hermes = ToolCallGrammar(ToolCallFormat::kHermes, tools, std::nullopt);
   ASSERT_TRUE(hermes.ok());
   EXPECT_TRUE(Accepts(**hermes,
-                      "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\"}}\n</tool_call>"));
+                      "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": "
+                      "\"Oslo\"}}\n</tool_call>"));
   EXPECT_TRUE(Accepts(**hermes, "<tool_call>\n{\"name\":\"now\",\"arguments\":{}}\n</tool_call>"));
   EXPECT_FALSE(Accepts(**hermes, "<tool_call>\n{\"name\": \"other\""));
-  EXPECT_FALSE(Accepts(**hermes,
-                       "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {}}\n</tool_call>"));
+  EXPECT_FALSE(Accepts(
+      **hermes, "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {}}\n</tool_call>"));
   auto named = ToolCallGrammar(ToolCallFormat::kLlama3Json, tools, "now");
   ASSERT_TRUE(named.ok());
   EXPECT_TRUE(Accepts(**named, "{\"name\": \"now\", \"parameters\": {}}"));
