@@ -163,7 +163,8 @@ Status Run(const BenchFlags& f) {
     for (size_t phase = 0; phase < phases.size(); ++phase) {
       if (phase > 0) RETURN_IF_ERROR(RestartPause(f));
       const loadgen::PhaseOutcome outcome = loadgen::RunPhase(o, phases[phase]);
-      const loadgen::RunMetrics m = loadgen::ComputeMetrics(outcome.results, outcome.duration_s, slo);
+      const loadgen::RunMetrics m =
+          loadgen::ComputeMetrics(outcome.results, outcome.duration_s, slo);
       std::string title = f.workload + ", concurrency " + std::to_string(o.concurrency);
       if (o.request_rate > 0) title += ", " + std::to_string(o.request_rate) + " req/s";
       if (phases.size() > 1) title += phase == 0 ? ", before restart" : ", after restart";
@@ -195,9 +196,11 @@ Status Run(const BenchFlags& f) {
 void RegisterBenchCommand(CLI::App& app, int* exit_code) {
   auto flags = std::make_shared<BenchFlags>();
   CLI::App* cmd = app.add_subcommand(
-      "bench", "Load-test an OpenAI-compatible server: TTFT, TPOT, ITL, latency, throughput, goodput");
+      "bench",
+      "Load-test an OpenAI-compatible server: TTFT, TPOT, ITL, latency, throughput, goodput");
   cmd->add_option("--url", flags->url, "Server base URL, e.g. http://127.0.0.1:8080")->required();
-  cmd->add_option("--model", flags->model, "Model name to request (default: the first of /v1/models)");
+  cmd->add_option("--model", flags->model,
+                  "Model name to request (default: the first of /v1/models)");
   cmd->add_option("--api-key", flags->api_key, "Bearer token (also from $TIERSERVE_API_KEY)")
       ->envname("TIERSERVE_API_KEY");
   cmd->add_option("--endpoint", flags->endpoint, "completions or chat")->capture_default_str();
@@ -213,7 +216,8 @@ void RegisterBenchCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--num-requests", flags->num_requests,
                   "Requests per level (conversations for multi-turn)")
       ->capture_default_str();
-  cmd->add_option("--duration", flags->duration_s, "Start no request after this many seconds (0: none)")
+  cmd->add_option("--duration", flags->duration_s,
+                  "Start no request after this many seconds (0: none)")
       ->capture_default_str();
   cmd->add_option("--seed", flags->seed, "Prompts, lengths and arrivals derive from it")
       ->capture_default_str();
@@ -232,7 +236,8 @@ void RegisterBenchCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--prompt-format", flags->prompt_format,
                   "ids (exact lengths) or text (common words, about one token each); chat is text")
       ->capture_default_str();
-  cmd->add_option("--token-id-range", flags->token_id_range, "ids: prompt token ids drawn from MIN:MAX")
+  cmd->add_option("--token-id-range", flags->token_id_range,
+                  "ids: prompt token ids drawn from MIN:MAX")
       ->capture_default_str();
   cmd->add_flag("--no-ignore-eos", flags->no_ignore_eos,
                 "Let EOS end a response early (default: ignore_eos, exact output lengths)");
@@ -241,8 +246,9 @@ void RegisterBenchCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--slo-tpot-ms", flags->slo_tpot_ms, "Goodput: TPOT bound in ms");
   cmd->add_option("--slo-e2e-ms", flags->slo_e2e_ms, "Goodput: end-to-end bound in ms");
   cmd->add_option("--json", flags->json, "Write the results (and every request) as JSON here");
-  cmd->add_option("--restart-command", flags->restart_command,
-                  "restart: shell command that restarts the server (default: wait for a manual one)");
+  cmd->add_option(
+      "--restart-command", flags->restart_command,
+      "restart: shell command that restarts the server (default: wait for a manual one)");
   cmd->add_option("--timeout", flags->timeout_s, "Seconds one request (or a restart) may take")
       ->capture_default_str();
   cmd->add_flag("--no-progress", flags->no_progress, "No progress bar even on a terminal");

@@ -19,24 +19,26 @@ nlohmann::json SummaryToJson(const Summary& s) {
 void PrintTable(std::FILE* out, const std::string& title, const RunMetrics& m, const Slo& slo) {
   std::fprintf(out, "== %s ==\n", title.c_str());
   std::fprintf(out, "  requests               %lld ok of %lld in %.2f s\n",
-               static_cast<long long>(m.num_ok), static_cast<long long>(m.num_requests), m.duration_s);
+               static_cast<long long>(m.num_ok), static_cast<long long>(m.num_requests),
+               m.duration_s);
   std::fprintf(out, "  request throughput     %.3f req/s\n", m.requests_per_s);
-  std::fprintf(out, "  input tokens           %lld (%.1f tok/s)\n", static_cast<long long>(m.prompt_tokens),
-               m.input_tokens_per_s);
+  std::fprintf(out, "  input tokens           %lld (%.1f tok/s)\n",
+               static_cast<long long>(m.prompt_tokens), m.input_tokens_per_s);
   std::fprintf(out, "  output tokens          %lld (%.1f tok/s)\n",
                static_cast<long long>(m.completion_tokens), m.output_tokens_per_s);
   const double cached_share =
       m.prompt_tokens > 0 ? 100.0 * static_cast<double>(m.cached_tokens) / m.prompt_tokens : 0;
   std::fprintf(out, "  cached prompt tokens   %lld (%.1f%%; RAM %lld, SSD %lld)\n",
                static_cast<long long>(m.cached_tokens), cached_share,
-               static_cast<long long>(m.cached_tokens_ram), static_cast<long long>(m.cached_tokens_ssd));
+               static_cast<long long>(m.cached_tokens_ram),
+               static_cast<long long>(m.cached_tokens_ssd));
   if (slo.ttft_s || slo.tpot_s || slo.e2e_s) {
     std::fprintf(out, "  goodput                %.3f req/s (%lld of %lld meet the SLO)\n",
                  m.goodput_requests_per_s, static_cast<long long>(m.num_meeting_slo),
                  static_cast<long long>(m.num_requests));
   }
-  std::fprintf(out, "  %-22s %10s %10s %10s %10s %10s\n", "latency (ms)", "mean", "p50", "p90", "p99",
-               "max");
+  std::fprintf(out, "  %-22s %10s %10s %10s %10s %10s\n", "latency (ms)", "mean", "p50", "p90",
+               "p99", "max");
   PrintLatency(out, "TTFT", m.ttft_s);
   PrintLatency(out, "TPOT", m.tpot_s);
   PrintLatency(out, "ITL", m.itl_s);

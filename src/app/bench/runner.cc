@@ -30,7 +30,8 @@ std::string RequestBody(const RunOptions& o, const BenchRequest& request) {
     body["messages"] = std::move(messages);
   } else if (o.text) {
     std::vector<int32_t> units;
-    for (const Segment& s : request.segments) units.insert(units.end(), s.units.begin(), s.units.end());
+    for (const Segment& s : request.segments)
+      units.insert(units.end(), s.units.begin(), s.units.end());
     body["prompt"] = UnitsToText(units);
   } else {
     nlohmann::json ids = nlohmann::json::array();
@@ -149,7 +150,8 @@ PhaseOutcome RunPhase(const RunOptions& o, const std::vector<Session>& sessions)
         }
       }
     };
-    const size_t num_clients = std::min(sessions.size(), static_cast<size_t>(std::max(1, o.concurrency)));
+    const size_t num_clients =
+        std::min(sessions.size(), static_cast<size_t>(std::max(1, o.concurrency)));
     std::vector<std::thread> clients;
     for (size_t c = 0; c < num_clients; ++c) clients.emplace_back(client_loop);
     for (std::thread& t : clients) t.join();

@@ -13,18 +13,18 @@
 namespace ts::loadgen {
 
 struct RunOptions {
-  std::string url;                  // "http://host:port"
+  std::string url;  // "http://host:port"
   std::string api_key;
   std::string model;
-  bool chat = false;                // /v1/chat/completions (text prompts) instead of /v1/completions
-  bool text = false;                // prompts as text (always for chat)
-  int32_t concurrency = 8;          // clients in flight at most
-  double request_rate = 0;          // sessions per second, Poisson; 0 = start as clients free up
-  double max_duration_s = 0;        // no session starts after this; 0 = no bound
+  bool chat = false;          // /v1/chat/completions (text prompts) instead of /v1/completions
+  bool text = false;          // prompts as text (always for chat)
+  int32_t concurrency = 8;    // clients in flight at most
+  double request_rate = 0;    // sessions per second, Poisson; 0 = start as clients free up
+  double max_duration_s = 0;  // no session starts after this; 0 = no bound
   bool ignore_eos = true;
-  bool min_tokens = false;          // also send min_tokens = max_tokens (vLLM, tierserve)
+  bool min_tokens = false;  // also send min_tokens = max_tokens (vLLM, tierserve)
   double timeout_s = 600;
-  uint64_t seed = 0;                // arrival times
+  uint64_t seed = 0;  // arrival times
   bool show_progress = false;
 };
 

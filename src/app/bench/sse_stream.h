@@ -13,7 +13,8 @@
 namespace ts::loadgen {
 
 // The subset of the SSE format servers send: `data:` lines (several join with '\n'), comment lines
-// starting with ':', other fields ignored, an empty line ends an event; lines end in "\n" or "\r\n".
+// starting with ':', other fields ignored, an empty line ends an event; lines end in "\n" or
+// "\r\n".
 class SseParser {
  public:
   using EventFn = std::function<void(std::string_view data)>;

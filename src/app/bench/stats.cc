@@ -47,7 +47,8 @@ bool MeetsSlo(const RequestResult& r, const Slo& slo) {
   return true;
 }
 
-RunMetrics ComputeMetrics(std::span<const RequestResult> results, double duration_s, const Slo& slo) {
+RunMetrics ComputeMetrics(std::span<const RequestResult> results, double duration_s,
+                          const Slo& slo) {
   CHECK(duration_s > 0) << duration_s;
   RunMetrics m;
   m.duration_s = duration_s;

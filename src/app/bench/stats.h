@@ -18,13 +18,13 @@ struct RequestResult {
   std::string error;
   int32_t phase = 0;  // restart workload: 0 before the restart, 1 after
   double start_s = 0;
-  double ttft_s = 0;               // first content-carrying chunk
-  double e2e_s = 0;                // last byte of the response
-  std::vector<double> itl_s;       // gaps between successive content-carrying chunks
-  int64_t prompt_tokens = 0;       // server-reported (usage)
-  int64_t completion_tokens = 0;   // server-reported; else the number of content chunks
-  int64_t cached_tokens = 0;       // usage.prompt_tokens_details.cached_tokens
-  int64_t cached_tokens_ram = 0;   // tierserve's split of cached_tokens (0 from other servers)
+  double ttft_s = 0;              // first content-carrying chunk
+  double e2e_s = 0;               // last byte of the response
+  std::vector<double> itl_s;      // gaps between successive content-carrying chunks
+  int64_t prompt_tokens = 0;      // server-reported (usage)
+  int64_t completion_tokens = 0;  // server-reported; else the number of content chunks
+  int64_t cached_tokens = 0;      // usage.prompt_tokens_details.cached_tokens
+  int64_t cached_tokens_ram = 0;  // tierserve's split of cached_tokens (0 from other servers)
   int64_t cached_tokens_ssd = 0;
 };
 
@@ -80,6 +80,7 @@ struct RunMetrics {
 
 // Token and request counts include successful requests only; rates divide by duration_s (the
 // run's wall time). REQUIRES: duration_s > 0.
-RunMetrics ComputeMetrics(std::span<const RequestResult> results, double duration_s, const Slo& slo);
+RunMetrics ComputeMetrics(std::span<const RequestResult> results, double duration_s,
+                          const Slo& slo);
 
 }  // namespace ts::loadgen

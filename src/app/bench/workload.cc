@@ -99,7 +99,8 @@ std::vector<std::vector<Session>> BuildWorkload(const WorkloadOptions& o) {
       break;
     case WorkloadKind::kSharedPrefix: {
       std::vector<std::vector<int32_t>> prefixes;
-      for (int32_t g = 0; g < o.num_groups; ++g) prefixes.push_back(gen.Units(gen.Length(o.prefix)));
+      for (int32_t g = 0; g < o.num_groups; ++g)
+        prefixes.push_back(gen.Units(gen.Length(o.prefix)));
       for (int32_t i = 0; i < o.num_requests; ++i) {
         std::vector<int32_t> units = prefixes[static_cast<size_t>(i % o.num_groups)];
         const std::vector<int32_t> question = gen.Units(gen.Length(o.input));
@@ -139,26 +140,29 @@ std::vector<std::vector<Session>> BuildWorkload(const WorkloadOptions& o) {
 
 const std::vector<std::string>& WordList() {
   static const std::vector<std::string> words = {
-      "the",   "of",    "and",   "to",    "in",    "is",    "it",    "you",   "that",  "he",
-      "was",   "for",   "on",    "are",   "with",  "as",    "his",   "they",  "be",    "at",
-      "one",   "have",  "this",  "from",  "or",    "had",   "by",    "word",  "but",   "what",
-      "some",  "we",    "can",   "out",   "other", "were",  "all",   "there", "when",  "up",
-      "use",   "your",  "how",   "said",  "an",    "each",  "she",   "which", "do",    "their",
-      "time",  "if",    "will",  "way",   "about", "many",  "then",  "them",  "write", "would",
-      "like",  "so",    "these", "her",   "long",  "make",  "thing", "see",   "him",   "two",
-      "has",   "look",  "more",  "day",   "could", "go",    "come",  "did",   "number", "sound",
-      "no",    "most",  "people", "my",   "over",  "know",  "water", "than",  "call",  "first",
-      "who",   "may",   "down",  "side",  "been",  "now",   "find",  "any",   "new",   "work",
-      "part",  "take",  "get",   "place", "made",  "live",  "where", "after", "back",  "little",
-      "only",  "round", "man",   "year",  "came",  "show",  "every", "good",  "me",    "give",
-      "our",   "under", "name",  "very",  "through", "just", "form", "great", "think", "say",
-      "help",  "low",   "line",  "before", "turn", "cause", "same",  "mean",  "move",  "right",
-      "boy",   "old",   "too",   "does",  "tell",  "set",   "three", "want",  "air",   "well",
-      "also",  "play",  "small", "end",   "put",   "home",  "read",  "hand",  "port",  "large",
-      "add",   "even",  "land",  "here",  "must",  "big",   "high",  "such",  "follow", "act",
-      "why",   "ask",   "men",   "change", "went", "light", "kind",  "off",   "need",  "house",
-      "try",   "us",    "again", "animal", "point", "mother", "world", "near", "build", "self",
-      "earth", "father", "head", "stand", "own",   "page",  "should", "country", "found", "answer",
+      "the",   "of",     "and",    "to",     "in",    "is",     "it",     "you",     "that",
+      "he",    "was",    "for",    "on",     "are",   "with",   "as",     "his",     "they",
+      "be",    "at",     "one",    "have",   "this",  "from",   "or",     "had",     "by",
+      "word",  "but",    "what",   "some",   "we",    "can",    "out",    "other",   "were",
+      "all",   "there",  "when",   "up",     "use",   "your",   "how",    "said",    "an",
+      "each",  "she",    "which",  "do",     "their", "time",   "if",     "will",    "way",
+      "about", "many",   "then",   "them",   "write", "would",  "like",   "so",      "these",
+      "her",   "long",   "make",   "thing",  "see",   "him",    "two",    "has",     "look",
+      "more",  "day",    "could",  "go",     "come",  "did",    "number", "sound",   "no",
+      "most",  "people", "my",     "over",   "know",  "water",  "than",   "call",    "first",
+      "who",   "may",    "down",   "side",   "been",  "now",    "find",   "any",     "new",
+      "work",  "part",   "take",   "get",    "place", "made",   "live",   "where",   "after",
+      "back",  "little", "only",   "round",  "man",   "year",   "came",   "show",    "every",
+      "good",  "me",     "give",   "our",    "under", "name",   "very",   "through", "just",
+      "form",  "great",  "think",  "say",    "help",  "low",    "line",   "before",  "turn",
+      "cause", "same",   "mean",   "move",   "right", "boy",    "old",    "too",     "does",
+      "tell",  "set",    "three",  "want",   "air",   "well",   "also",   "play",    "small",
+      "end",   "put",    "home",   "read",   "hand",  "port",   "large",  "add",     "even",
+      "land",  "here",   "must",   "big",    "high",  "such",   "follow", "act",     "why",
+      "ask",   "men",    "change", "went",   "light", "kind",   "off",    "need",    "house",
+      "try",   "us",     "again",  "animal", "point", "mother", "world",  "near",    "build",
+      "self",  "earth",  "father", "head",   "stand", "own",    "page",   "should",  "country",
+      "found", "answer",
   };
   return words;
 }

@@ -33,15 +33,15 @@ Result<LengthRange> ParseLengthRange(const std::string& text);
 
 struct WorkloadOptions {
   WorkloadKind kind = WorkloadKind::kRandom;
-  int32_t num_requests = 32;     // sessions for multi-turn
+  int32_t num_requests = 32;  // sessions for multi-turn
   uint64_t seed = 0;
-  LengthRange input{256, 256};   // per request; per new message in multi-turn
+  LengthRange input{256, 256};  // per request; per new message in multi-turn
   LengthRange output{64, 64};
-  LengthRange prefix{1024, 1024};  // shared-prefix: each group's prefix
-  int32_t num_groups = 4;        // shared-prefix
-  int32_t num_turns = 4;         // multi-turn
+  LengthRange prefix{1024, 1024};       // shared-prefix: each group's prefix
+  int32_t num_groups = 4;               // shared-prefix
+  int32_t num_turns = 4;                // multi-turn
   LengthRange unit_range{1000, 30000};  // token ids drawn from here (ids mode)
-  bool text = false;             // units index the word list instead of being token ids
+  bool text = false;                    // units index the word list instead of being token ids
 
   Status Validate() const;
 };

@@ -1,11 +1,12 @@
 // The client and runner against a local httplib server that streams SSE chunks with known gaps:
 // timings come from real sockets, so only lower bounds are asserted.
+#include "app/bench/http_client.h"
+
 #include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <thread>
 
-#include "app/bench/http_client.h"
 #include "app/bench/runner.h"
 
 namespace ts::loadgen {
@@ -99,7 +100,8 @@ TEST(RunPhaseTest, RunsEverySessionTurnByTurn) {
   w.output = {3, 3};
   RunOptions o;
   o.url = server.url();
-  o.model = std::string("m");  // not a const char* assignment: GCC 12 -O3 warns falsely (-Wrestrict)
+  o.model =
+      std::string("m");  // not a const char* assignment: GCC 12 -O3 warns falsely (-Wrestrict)
   o.concurrency = 2;
   const PhaseOutcome outcome = RunPhase(o, BuildWorkload(w)[0]);
   ASSERT_EQ(outcome.results.size(), 6u);
@@ -114,7 +116,8 @@ TEST(RunPhaseTest, PoissonArrivalsSpreadTheStarts) {
   w.num_requests = 4;
   RunOptions o;
   o.url = server.url();
-  o.model = std::string("m");  // not a const char* assignment: GCC 12 -O3 warns falsely (-Wrestrict)
+  o.model =
+      std::string("m");  // not a const char* assignment: GCC 12 -O3 warns falsely (-Wrestrict)
   o.concurrency = 4;
   o.request_rate = 20;
   const PhaseOutcome outcome = RunPhase(o, BuildWorkload(w)[0]);

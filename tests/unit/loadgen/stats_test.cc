@@ -57,7 +57,8 @@ TEST(TpotTest, ExcludesTheFirstToken) {
   EXPECT_FALSE(Tpot(failed).has_value());
 }
 
-Slo MakeSlo(std::optional<double> ttft_s, std::optional<double> tpot_s, std::optional<double> e2e_s) {
+Slo MakeSlo(std::optional<double> ttft_s, std::optional<double> tpot_s,
+            std::optional<double> e2e_s) {
   Slo slo;
   slo.ttft_s = ttft_s;
   slo.tpot_s = tpot_s;

@@ -1,6 +1,7 @@
 #include "app/bench/workload.h"
 
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 #include "app/bench/runner.h"
@@ -120,7 +121,8 @@ TEST(RequestBodyTest, CompletionsWithIdsTextAndChat) {
   r.segments = {{false, {3, 1}}, {true, {2}}, {false, {0}}};
   r.output_tokens = 16;
   RunOptions o;
-  o.model = std::string("m");  // not a const char* assignment: GCC 12 -O3 warns falsely (-Wrestrict)
+  o.model =
+      std::string("m");  // not a const char* assignment: GCC 12 -O3 warns falsely (-Wrestrict)
   o.min_tokens = true;
   nlohmann::json body = nlohmann::json::parse(RequestBody(o, r));
   EXPECT_EQ(body["prompt"], nlohmann::json({3, 1, 2, 0}));
