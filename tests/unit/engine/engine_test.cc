@@ -175,6 +175,23 @@ TEST(EngineTest, PrefixHitsFromRamAndSsdKeepOutputs) {
   EXPECT_GT(c.usage.cached_tokens, 0);
 }
 
+// A prompt of whole blocks sent again: all but its last block come from the cache and the
+// output is the same (regression: block-aligned prompts once came back with no tokens).
+TEST(EngineTest, BlockAlignedPromptHitsAndStillGenerates) {
+  const std::string dir = TinyModel("plain", false);
+  EngineOptions o;
+  o.num_blocks = 200;
+  for (int32_t len : {16, 64, 1024}) {
+    TestEngine t = MakeEngine(dir, o);
+    GenerationRequest r = Greedy(Prompt(len, 5), 6);
+    Output first = Drain(**t.engine->Submit(r));
+    Output again = Drain(**t.engine->Submit(r));
+    EXPECT_EQ(again.tokens, first.tokens) << len;
+    EXPECT_EQ(again.usage.completion_tokens, 6) << len;
+    EXPECT_EQ(again.usage.cached_tokens, len - 16) << len;
+  }
+}
+
 TEST(EngineTest, PreemptionWithATinyPoolKeepsOutputs) {
   const std::string dir = TinyModel("plain", false);
   auto reqs = MixedRequests(8);
