@@ -1,6 +1,7 @@
 #include "server/http_server.h"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -200,7 +201,39 @@ HttpServer::HttpServer(const HttpServerOptions& options) : options_(options) {
   set_tcp_nodelay(true);
 }
 
+namespace {
+
+// httplib binds with SO_REUSEPORT, which lets a second server on a busy port start silently and
+// take half its connections. Binding a plain socket first finds a port already in use.
+Status CheckPortFree(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) {
+    return InvalidArgument("cannot resolve --host " + host);
+  }
+  Status status;
+  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    const int fd = ::socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+    if (fd < 0) continue;
+    const int yes = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);  // TIME_WAIT is not "in use"
+    if (::bind(fd, a->ai_addr, a->ai_addrlen) != 0 && errno == EADDRINUSE) {
+      status = Unavailable(host + ":" + std::to_string(port) + " is already in use");
+    }
+    ::close(fd);
+    break;
+  }
+  freeaddrinfo(found);
+  return status;
+}
+
+}  // namespace
+
 Status HttpServer::Bind() {
+  if (options_.port != 0) RETURN_IF_ERROR(CheckPortFree(options_.host, options_.port));
   if (options_.port == 0) {
     port_ = bind_to_any_port(options_.host);
     if (port_ < 0) return IoError("cannot bind " + options_.host + " to a free port");
