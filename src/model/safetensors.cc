@@ -4,6 +4,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "base/json_depth.h"
 #include "base/log.h"
 
 namespace ts {
@@ -14,28 +15,6 @@ using json = nlohmann::json;
 // Safetensors headers nest at most three levels ({name: {shape: [..]}}); refusing anything
 // deeper before parsing keeps hostile headers from exercising deep recursion anywhere.
 constexpr int kMaxHeaderDepth = 8;
-
-bool NestingWithin(std::string_view text, int max_depth) {
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > max_depth) return false;
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return true;
-}
 
 Status TensorError(const std::string& file, const std::string& tensor, const std::string& what) {
   return InvalidArgument(file + ": tensor '" + tensor + "': " + what);
@@ -118,7 +97,7 @@ Result<SafetensorsHeader> ParseSafetensorsHeader(std::span<const uint8_t> file_b
                            " runs past the end of the file (truncated?)");
   }
   std::string_view text(reinterpret_cast<const char*>(file_bytes.data() + 8), header_len);
-  if (!NestingWithin(text, kMaxHeaderDepth)) {
+  if (JsonDepth(text, kMaxHeaderDepth) > kMaxHeaderDepth) {
     return InvalidArgument(file_name + ": header JSON nests too deeply");
   }
   json root = json::parse(text, nullptr, /*allow_exceptions=*/false);

@@ -480,30 +480,6 @@ Status ParseTools(const nlohmann::ordered_json& root, const RequestLimits& limit
 
 }  // namespace
 
-int32_t JsonDepth(std::string_view body, int32_t limit) {
-  int32_t depth = 0;
-  int32_t max_depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < body.size(); ++i) {
-    const char c = body[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      max_depth = std::max(max_depth, ++depth);
-      if (max_depth > limit) return max_depth;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return max_depth;
-}
-
 Result<json> ParseJsonObject(std::string_view body, int32_t max_depth) {
   if (JsonDepth(body, max_depth) > max_depth) {
     return InvalidArgument("JSON nesting deeper than " + std::to_string(max_depth) + " levels");

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/json_depth.h"
 #include "base/status.h"
 #include "engine/request.h"
 
@@ -86,10 +87,6 @@ struct CompletionRequest {
   std::vector<CompletionPrompt> prompts;  // non-empty
   bool echo = false;
 };
-
-// Maximum nesting of arrays and objects in `body`, counted without parsing (strings skipped),
-// stopping as soon as it passes `limit`.
-int32_t JsonDepth(std::string_view body, int32_t limit);
 
 // Parses a body that must be a JSON object (depth-checked first).
 Result<nlohmann::json> ParseJsonObject(std::string_view body, int32_t max_depth);
