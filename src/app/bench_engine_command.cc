@@ -14,13 +14,14 @@
 #include "base/log.h"
 #include "engine/step_builder.h"
 #include "kv/kv_storage.h"
-#include "model/llama_model.h"
+#include "model/model.h"
 
 namespace ts::app {
 namespace {
 
 struct BenchFlags {
   std::string model;
+  std::string device = "cpu";
   int32_t threads = 0;
   int32_t prefill_tokens = 512;
   int32_t prefill_chunk = 512;
@@ -38,9 +39,11 @@ double Seconds(Clock::time_point a, Clock::time_point b) {
 }
 
 Status Run(const BenchFlags& f) {
-  ASSIGN_OR_RETURN(std::unique_ptr<LlamaModel> model, LlamaModel::Load(f.model));
+  ASSIGN_OR_RETURN(const Device device, ParseDevice(f.device));
+  ASSIGN_OR_RETURN(std::unique_ptr<Model> model, LoadModel(f.model, device));
   const ModelConfig& c = model->config();
-  const int threads = f.threads > 0 ? f.threads : static_cast<int>(std::thread::hardware_concurrency());
+  const int threads =
+      f.threads > 0 ? f.threads : static_cast<int>(std::thread::hardware_concurrency());
   ThreadPool pool(threads);
   std::vector<int32_t> batches;
   {
@@ -51,8 +54,9 @@ Status Run(const BenchFlags& f) {
   const int32_t max_batch = *std::max_element(batches.begin(), batches.end());
   const int32_t seq_tokens = std::max(f.prefill_tokens, f.context + f.decode_steps);
   const int32_t blocks_per_seq = (seq_tokens + f.block_size - 1) / f.block_size;
-  ASSIGN_OR_RETURN(KvStorage storage, KvStorage::Create(model->MakeKvLayout(f.block_size, KvDtype::kBf16),
-                                                        blocks_per_seq * max_batch));
+  ASSIGN_OR_RETURN(KvStorage storage,
+                   KvStorage::Create(model->MakeKvLayout(f.block_size, KvDtype::kBf16),
+                                     blocks_per_seq * max_batch, model->kv_memory()));
   // Random KV (bf16 values in [-1, 1)) for the decode runs.
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> dist(-1.f, 1.f);
@@ -75,9 +79,10 @@ Status Run(const BenchFlags& f) {
   std::vector<float> logits(static_cast<size_t>(max_batch) * c.vocab_size);
   StepBuilder step;
 
-  std::printf("model %s: %d layers, hidden %d, %.2f GB of weights read per decode step; %d threads\n",
-              f.model.c_str(), c.num_layers, c.hidden_size,
-              static_cast<double>(model->weight_bytes_per_token()) / 1e9, threads);
+  std::printf(
+      "model %s: %d layers, hidden %d, %.2f GB of weights read per decode step; %d threads\n",
+      f.model.c_str(), c.num_layers, c.hidden_size,
+      static_cast<double>(model->weight_bytes_per_token()) / 1e9, threads);
   // Prefill: best of repeats.
   double best = 0;
   for (int r = 0; r < f.repeats; ++r) {
@@ -111,9 +116,11 @@ Status Run(const BenchFlags& f) {
       }
       best_rate = std::max(best_rate, batch * f.decode_steps / Seconds(t0, Clock::now()));
     }
-    std::printf("decode batch %d at context %d: %.1f tokens/s aggregate (%.1f per sequence), %.1f GB/s of weights\n",
-                batch, f.context, best_rate, best_rate / batch,
-                best_rate / batch * static_cast<double>(model->weight_bytes_per_token()) / 1e9);
+    std::printf(
+        "decode batch %d at context %d: %.1f tokens/s aggregate (%.1f per sequence), %.1f GB/s of "
+        "weights\n",
+        batch, f.context, best_rate, best_rate / batch,
+        best_rate / batch * static_cast<double>(model->weight_bytes_per_token()) / 1e9);
   }
   return Status::Ok();
 }
@@ -124,10 +131,12 @@ void RegisterBenchEngineCommand(CLI::App& app, int* exit_code) {
   auto f = std::make_shared<BenchFlags>();
   CLI::App* cmd = app.add_subcommand("bench-engine", "Measure prefill and batched decode speed");
   cmd->add_option("--model", f->model, "Model folder")->required();
+  cmd->add_option("--device", f->device, "cpu or cuda (CUDA builds)")->capture_default_str();
   cmd->add_option("--threads", f->threads, "Worker threads (default: all cores)");
   cmd->add_option("--prefill-tokens", f->prefill_tokens)->capture_default_str();
   cmd->add_option("--prefill-chunk", f->prefill_chunk)->capture_default_str();
-  cmd->add_option("--batches", f->batches, "Decode batch sizes, comma-separated")->capture_default_str();
+  cmd->add_option("--batches", f->batches, "Decode batch sizes, comma-separated")
+      ->capture_default_str();
   cmd->add_option("--context", f->context, "Tokens in each sequence's cache when decoding")
       ->capture_default_str();
   cmd->add_option("--decode-steps", f->decode_steps)->capture_default_str();

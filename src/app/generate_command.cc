@@ -8,10 +8,10 @@
 #include <thread>
 
 #include "app/commands.h"
-#include "base/log.h"
 #include "base/file_system.h"
+#include "base/log.h"
 #include "engine/engine.h"
-#include "model/llama_model.h"
+#include "model/model.h"
 #include "server/chat_prompt.h"
 #include "text/jinja/chat_template.h"
 #include "text/tokenizer.h"
@@ -21,6 +21,7 @@ namespace {
 
 struct GenerateFlags {
   std::string model, prompt, prompt_ids;
+  std::string device = "cpu";
   int32_t max_tokens = 64;
   int32_t threads = 0;
   int32_t prefill_chunk = 512;
@@ -51,7 +52,8 @@ Result<std::vector<int32_t>> ParseIds(const std::string& text) {
 }
 
 Status Run(const GenerateFlags& f) {
-  ASSIGN_OR_RETURN(std::unique_ptr<LlamaModel> model, LlamaModel::Load(f.model));
+  ASSIGN_OR_RETURN(const Device device, ParseDevice(f.device));
+  ASSIGN_OR_RETURN(std::unique_ptr<Model> model, LoadModel(f.model, device));
   const ModelConfig config = model->config();
   std::unique_ptr<text::Tokenizer> tokenizer;
   if (auto t = text::Tokenizer::Load(f.model); t.ok()) {
@@ -87,7 +89,8 @@ Status Run(const GenerateFlags& f) {
   const int64_t total = static_cast<int64_t>(request.prompt.size()) + f.max_tokens;
   options.num_blocks = static_cast<int32_t>((total + f.block_size - 1) / f.block_size);
   options.max_num_batched_tokens = f.prefill_chunk;
-  options.max_model_len = static_cast<int32_t>(std::max<int64_t>(total, config.max_position_embeddings));
+  options.max_model_len =
+      static_cast<int32_t>(std::max<int64_t>(total, config.max_position_embeddings));
   PosixFileSystem fs;
   ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine,
                    Engine::Create(options, std::move(model), tokenizer.get(), &fs));
@@ -124,6 +127,7 @@ void RegisterGenerateCommand(CLI::App& app, int* exit_code) {
   auto f = std::make_shared<GenerateFlags>();
   CLI::App* cmd = app.add_subcommand("generate", "Generate text for one prompt, offline");
   cmd->add_option("--model", f->model, "Model folder")->required();
+  cmd->add_option("--device", f->device, "cpu or cuda (CUDA builds)")->capture_default_str();
   auto* p = cmd->add_option("--prompt", f->prompt, "Prompt text (needs the tokenizer)");
   auto* ids = cmd->add_option("--prompt-ids", f->prompt_ids, "Prompt as token ids: 1,2,3");
   p->excludes(ids);
@@ -132,7 +136,8 @@ void RegisterGenerateCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--prefill-chunk", f->prefill_chunk, "Prompt tokens per forward pass")
       ->capture_default_str();
   cmd->add_option("--block-size", f->block_size, "KV block size in tokens")->capture_default_str();
-  cmd->add_option("--kv-dtype", f->kv_dtype, "KV cache dtype: bf16, f16, f32")->capture_default_str();
+  cmd->add_option("--kv-dtype", f->kv_dtype, "KV cache dtype: bf16, f16, f32")
+      ->capture_default_str();
   cmd->add_option("--temperature", f->sampling.temperature, "0 for greedy")->capture_default_str();
   cmd->add_option("--top-p", f->sampling.top_p)->capture_default_str();
   cmd->add_option("--top-k", f->sampling.top_k, "0: off")->capture_default_str();

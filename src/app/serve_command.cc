@@ -21,7 +21,7 @@
 #include "base/file_system.h"
 #include "base/log.h"
 #include "engine/engine.h"
-#include "model/llama_model.h"
+#include "model/model.h"
 #include "server/byte_size.h"
 #include "server/chat_prompt.h"
 #include "server/http_server.h"
@@ -37,6 +37,7 @@ struct ServeFlags {
   std::string host = "127.0.0.1";
   int port = 8080;
   std::string device = "cpu";
+  double gpu_memory_utilization = 0.9;
   int32_t threads = 0;
   std::string kv_cache_memory = "1GiB";
   int32_t num_blocks = 0;
@@ -115,6 +116,7 @@ Result<EngineOptions> MakeEngineOptions(const ServeFlags& f) {
     return InvalidArgument("--kv-dtype must be bf16, f16 or f32");
   }
   ASSIGN_OR_RETURN(o.kv_cache_memory_bytes, server::ParseByteSize(f.kv_cache_memory));
+  o.gpu_memory_utilization = f.gpu_memory_utilization;
   o.num_blocks = f.num_blocks;
   if (!f.ssd_cache_dir.empty()) {
     SsdCacheOptions ssd;
@@ -159,7 +161,7 @@ void LogConfig(const ServeFlags& f, const EngineOptions& e, const Engine& engine
 }
 
 Status Serve(const ServeFlags& f) {
-  if (f.device != "cpu") return Unimplemented("--device " + f.device + ": this build runs on cpu");
+  ASSIGN_OR_RETURN(const Device device, ParseDevice(f.device));
   ASSIGN_OR_RETURN(EngineOptions engine_options, MakeEngineOptions(f));
 
   server::HttpServerOptions http_options;
@@ -186,7 +188,7 @@ Status Serve(const ServeFlags& f) {
   ASSIGN_OR_RETURN(text::Tokenizer tokenizer, text::Tokenizer::Load(f.model));
   ASSIGN_OR_RETURN(std::optional<jinja::ChatTemplate> chat_template, LoadChatTemplate(f));
   LOG(INFO) << "loading weights from " << f.model;
-  ASSIGN_OR_RETURN(std::unique_ptr<LlamaModel> model, LlamaModel::Load(f.model));
+  ASSIGN_OR_RETURN(std::unique_ptr<Model> model, LoadModel(f.model, device));
   const std::string architecture = model->config().architecture;
   PosixFileSystem fs;
   ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine,
@@ -216,7 +218,8 @@ Status Serve(const ServeFlags& f) {
     RETURN_IF_ERROR(read);
     options.tool_call_format = server::DetectToolCallFormat(source);
   } else {
-    ASSIGN_OR_RETURN(server::ToolCallFormat format, server::ParseToolCallFormat(f.tool_call_parser));
+    ASSIGN_OR_RETURN(server::ToolCallFormat format,
+                     server::ParseToolCallFormat(f.tool_call_parser));
     options.tool_call_format = format;
   }
   server::HttpServer http(http_options);
@@ -270,7 +273,10 @@ void RegisterServeCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--host", flags->host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", flags->port, "Port to listen on (0: any free port)")
       ->capture_default_str();
-  cmd->add_option("--device", flags->device, "cpu (cuda builds: cuda)")->capture_default_str();
+  cmd->add_option("--device", flags->device, "cpu or cuda (CUDA builds)")->capture_default_str();
+  cmd->add_option("--gpu-memory-utilization", flags->gpu_memory_utilization,
+                  "cuda: fraction of the device's memory for weights, activations and KV pool")
+      ->capture_default_str();
   cmd->add_option("--threads", flags->threads, "Compute threads (0: all cores)")
       ->capture_default_str();
   cmd->add_option("--kv-cache-memory", flags->kv_cache_memory,

@@ -31,14 +31,17 @@ Status EngineOptions::Validate() const {
   if (num_blocks == 0 && kv_cache_memory_bytes <= 0) {
     return InvalidArgument("give --kv-cache-memory or --num-blocks");
   }
+  if (!(gpu_memory_utilization > 0 && gpu_memory_utilization <= 1)) {
+    return InvalidArgument("--gpu-memory-utilization must be in (0, 1]");
+  }
   return Status::Ok();
 }
 
 // Everything the engine thread owns. Members below the mutex are shared with other threads.
 class Engine::Impl {
  public:
-  Impl(const EngineOptions& options, std::unique_ptr<LlamaModel> model,
-       const text::Tokenizer* tokenizer, std::unique_ptr<KvCache> cache, int32_t max_model_len)
+  Impl(const EngineOptions& options, std::unique_ptr<Model> model, const text::Tokenizer* tokenizer,
+       std::unique_ptr<KvCache> cache, int32_t max_model_len)
       : options_(options),
         model_(std::move(model)),
         tokenizer_(tokenizer),
@@ -253,9 +256,9 @@ class Engine::Impl {
         started.prefill_started = true;
         s->stream->Push(std::move(started));
       }
-      builder_.AddSequence(std::span(s->tokens).subspan(static_cast<size_t>(c.start),
-                                                        static_cast<size_t>(c.count)),
-                           c.start, s->kv->block_ids(), /*want_logits=*/false);
+      builder_.AddSequence(
+          std::span(s->tokens).subspan(static_cast<size_t>(c.start), static_cast<size_t>(c.count)),
+          c.start, s->kv->block_ids(), /*want_logits=*/false);
       if (c.all_logits) {
         for (int32_t i = 0; i < c.count; ++i) logit_rows.push_back(row + i);
       } else if (c.sample) {
@@ -353,9 +356,11 @@ class Engine::Impl {
       if (top > 0) {
         std::vector<int32_t> ids(static_cast<size_t>(vocab));
         std::iota(ids.begin(), ids.end(), 0);
-        std::partial_sort(ids.begin(), ids.begin() + top, ids.end(),
-                          [&](int32_t a, int32_t b) { return row[a] > row[b] || (row[a] == row[b] && a < b); });
-        for (int32_t k = 0; k < top; ++k) l.top.emplace_back(ids[k], static_cast<float>(row[ids[k]] - lse));
+        std::partial_sort(ids.begin(), ids.begin() + top, ids.end(), [&](int32_t a, int32_t b) {
+          return row[a] > row[b] || (row[a] == row[b] && a < b);
+        });
+        for (int32_t k = 0; k < top; ++k)
+          l.top.emplace_back(ids[k], static_cast<float>(row[ids[k]] - lse));
       }
       chunk.prompt_logprobs.push_back(std::move(l));
     }
@@ -382,13 +387,14 @@ class Engine::Impl {
     }
     const GenerationRequest& r = s->request;
     const bool past_min = s->num_generated() > r.min_tokens;
-    const bool is_eos = !r.ignore_eos &&
-                        std::find(eos_ids_.begin(), eos_ids_.end(), t.token) != eos_ids_.end();
-    const bool is_stop_id =
-        std::find(r.stop_token_ids.begin(), r.stop_token_ids.end(), t.token) != r.stop_token_ids.end();
+    const bool is_eos =
+        !r.ignore_eos && std::find(eos_ids_.begin(), eos_ids_.end(), t.token) != eos_ids_.end();
+    const bool is_stop_id = std::find(r.stop_token_ids.begin(), r.stop_token_ids.end(), t.token) !=
+                            r.stop_token_ids.end();
     StreamChunk chunk;
     chunk.token_ids.push_back(t.token);
-    if (r.sampling.num_top_logprobs >= 0) chunk.logprobs.push_back({t.token, t.logprob, t.top_logprobs});
+    if (r.sampling.num_top_logprobs >= 0)
+      chunk.logprobs.push_back({t.token, t.logprob, t.top_logprobs});
     FinishReason finish = FinishReason::kNone;
     if (past_min && (is_eos || is_stop_id)) {
       finish = FinishReason::kStop;  // the stop token itself adds no text
@@ -423,7 +429,8 @@ class Engine::Impl {
     last.usage.completion_tokens = s->num_generated();
     last.usage.cached_tokens = last.usage.cached_tokens_ram + last.usage.cached_tokens_ssd;
     using Seconds = std::chrono::duration<double>;
-    if (s->was_scheduled) last.usage.queue_seconds = Seconds(s->first_scheduled - s->arrival).count();
+    if (s->was_scheduled)
+      last.usage.queue_seconds = Seconds(s->first_scheduled - s->arrival).count();
     if (s->has_first_token) {
       last.usage.prefill_seconds = Seconds(s->first_token_time - s->first_scheduled).count();
       last.usage.decode_seconds = Seconds(s->last_token_time - s->first_token_time).count();
@@ -443,7 +450,7 @@ class Engine::Impl {
   }
 
   const EngineOptions options_;
-  std::unique_ptr<LlamaModel> model_;
+  std::unique_ptr<Model> model_;
   const text::Tokenizer* tokenizer_;
   std::unique_ptr<KvCache> cache_;
   ThreadPool pool_;
@@ -459,10 +466,10 @@ class Engine::Impl {
 
   mutable std::mutex mu_;
   std::condition_variable wake_, stopped_cv_;
-  std::deque<Incoming> incoming_;      // guarded by mu_
-  int32_t queued_in_scheduler_ = 0;    // guarded by mu_ (written by the engine thread)
-  bool stopping_ = false;              // guarded by mu_
-  bool stopped_ = false;               // guarded by mu_
+  std::deque<Incoming> incoming_;    // guarded by mu_
+  int32_t queued_in_scheduler_ = 0;  // guarded by mu_ (written by the engine thread)
+  bool stopping_ = false;            // guarded by mu_
+  bool stopped_ = false;             // guarded by mu_
   std::chrono::steady_clock::time_point shutdown_deadline_;  // guarded by mu_
   uint64_t clear_requested_ = 0, clear_done_ = 0;            // guarded by mu_
   Status clear_status_;                                      // guarded by mu_
@@ -471,20 +478,26 @@ class Engine::Impl {
 };
 
 Result<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options,
-                                               std::unique_ptr<LlamaModel> model,
+                                               std::unique_ptr<Model> model,
                                                const text::Tokenizer* tokenizer, FileSystem* fs) {
   RETURN_IF_ERROR(options.Validate());
   const ModelConfig& c = model->config();
-  const int32_t max_len = options.max_model_len > 0 ? options.max_model_len : c.max_position_embeddings;
+  const int32_t max_len =
+      options.max_model_len > 0 ? options.max_model_len : c.max_position_embeddings;
   KvCacheOptions kv;
   kv.layout = model->MakeKvLayout(options.block_size, options.kv_dtype);
   kv.num_blocks = options.num_blocks;
   kv.memory_bytes = options.kv_cache_memory_bytes;
+  ASSIGN_OR_RETURN(int64_t device_budget, model->KvBudgetBytes(options.gpu_memory_utilization,
+                                                               options.max_num_batched_tokens));
+  if (device_budget > 0) kv.memory_bytes = device_budget;
+  kv.memory = &model->kv_memory();
   auto fp = model->fingerprint();
   kv.model_fingerprint = BlockHash{fp[0], fp[1]};
   kv.ssd = options.ssd;
   ASSIGN_OR_RETURN(std::unique_ptr<KvCache> cache, KvCache::Create(kv, fs));
-  auto impl = std::make_unique<Impl>(options, std::move(model), tokenizer, std::move(cache), max_len);
+  auto impl =
+      std::make_unique<Impl>(options, std::move(model), tokenizer, std::move(cache), max_len);
   return std::unique_ptr<Engine>(new Engine(std::move(impl), max_len));
 }
 

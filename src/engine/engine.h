@@ -22,7 +22,7 @@
 #include "engine/request.h"
 #include "engine/request_stream.h"
 #include "kv/kv_cache.h"
-#include "model/llama_model.h"
+#include "model/model.h"
 #include "text/tokenizer.h"
 
 namespace ts {
@@ -35,7 +35,8 @@ struct EngineOptions {
   int32_t max_queue = 256;               // waiting requests before Submit fails
   int32_t block_size = 16;
   KvDtype kv_dtype = KvDtype::kBf16;
-  int64_t kv_cache_memory_bytes = 1ll << 30;  // used when num_blocks == 0
+  int64_t kv_cache_memory_bytes = 1ll << 30;  // host models, when num_blocks == 0
+  double gpu_memory_utilization = 0.9;        // device models: the fraction of device memory to use
   int32_t num_blocks = 0;
   std::optional<SsdCacheOptions> ssd;
 
@@ -46,7 +47,7 @@ class Engine {
  public:
   // Takes the model; borrows the tokenizer and file system (both outlive the engine).
   static Result<std::unique_ptr<Engine>> Create(const EngineOptions& options,
-                                                std::unique_ptr<LlamaModel> model,
+                                                std::unique_ptr<Model> model,
                                                 const text::Tokenizer* tokenizer, FileSystem* fs);
   ~Engine();  // stops the thread, failing what is still running
   Engine(const Engine&) = delete;

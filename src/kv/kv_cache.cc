@@ -34,12 +34,14 @@ KvCache::KvCache(KvStorage storage, const BlockHash& fingerprint)
 
 Result<std::unique_ptr<KvCache>> KvCache::Create(const KvCacheOptions& options, FileSystem* fs) {
   RETURN_IF_ERROR(options.Validate());
-  const int32_t num_blocks = options.num_blocks > 0
-                                 ? options.num_blocks
-                                 : KvStorage::NumBlocksForMemory(options.layout, options.memory_bytes);
-  ASSIGN_OR_RETURN(KvStorage storage, KvStorage::Create(options.layout, num_blocks));
-  std::unique_ptr<KvCache> cache(new KvCache(
-      std::move(storage), CacheFingerprint(options.model_fingerprint, options.layout)));
+  const int32_t num_blocks =
+      options.num_blocks > 0 ? options.num_blocks
+                             : KvStorage::NumBlocksForMemory(options.layout, options.memory_bytes);
+  ASSIGN_OR_RETURN(KvStorage storage,
+                   KvStorage::Create(options.layout, num_blocks,
+                                     options.memory ? *options.memory : HostMemory()));
+  std::unique_ptr<KvCache> cache(
+      new KvCache(std::move(storage), CacheFingerprint(options.model_fingerprint, options.layout)));
   if (options.ssd) {
     ASSIGN_OR_RETURN(cache->ssd_,
                      SsdCache::Open(*options.ssd, cache->fingerprint_, &cache->storage_, fs));
@@ -59,8 +61,8 @@ PrefixHit KvCache::Lookup(std::span<const int32_t> prompt, const CacheKeys& keys
                  /*first_block=*/0, keys.extra, &hit.hashes);
   const int32_t num_ram = pool_.MatchPrefix(hit.hashes, prompt, &hit.ram_block_ids);
   if (ssd_ != nullptr) {
-    hit.num_ssd_blocks = ssd_->MatchPrefix(std::span<const BlockHash>(hit.hashes).subspan(
-        static_cast<size_t>(num_ram)));
+    hit.num_ssd_blocks = ssd_->MatchPrefix(
+        std::span<const BlockHash>(hit.hashes).subspan(static_cast<size_t>(num_ram)));
   }
   return hit;
 }
@@ -84,9 +86,10 @@ Result<KvSequence> KvCache::Allocate(const PrefixHit& hit, std::span<const int32
     const size_t first = static_cast<size_t>(hit.num_ram_blocks());
     const size_t count = static_cast<size_t>(hit.num_ssd_blocks);
     const size_t bs = static_cast<size_t>(block_size());
-    Load load{.hashes = {hit.hashes.begin() + first, hit.hashes.begin() + first + count},
-              .tokens = {prompt.begin() + first * bs, prompt.begin() + (first + count) * bs},
-              .block_ids = {seq.block_ids_.begin() + first, seq.block_ids_.begin() + first + count}};
+    Load load{
+        .hashes = {hit.hashes.begin() + first, hit.hashes.begin() + first + count},
+        .tokens = {prompt.begin() + first * bs, prompt.begin() + (first + count) * bs},
+        .block_ids = {seq.block_ids_.begin() + first, seq.block_ids_.begin() + first + count}};
     seq.load_id_ = next_load_id_++;
     ssd_->Load({.load_id = seq.load_id_,
                 .hashes = load.hashes,

@@ -27,6 +27,7 @@
 
 #include "base/file_system.h"
 #include "base/status.h"
+#include "kernels/device_memory.h"
 #include "kv/block_hash.h"
 #include "kv/block_pool.h"
 #include "kv/kv_storage.h"
@@ -35,11 +36,12 @@
 namespace ts {
 
 struct KvCacheOptions {
-  KvLayout layout;              // block_size is --block-size
-  int32_t num_blocks = 0;       // --num-blocks; when 0, memory_bytes decides
-  int64_t memory_bytes = 0;     // --kv-cache-memory
-  BlockHash model_fingerprint;  // config + weight identity, from the model
+  KvLayout layout;                     // block_size is --block-size
+  int32_t num_blocks = 0;              // --num-blocks; when 0, memory_bytes decides
+  int64_t memory_bytes = 0;            // --kv-cache-memory
+  BlockHash model_fingerprint;         // config + weight identity, from the model
   std::optional<SsdCacheOptions> ssd;  // set when --ssd-cache-dir is given
+  DeviceMemory* memory = nullptr;      // where the pool lives (the model's); host when null
 
   Status Validate() const;
 };
@@ -150,7 +152,7 @@ class KvCache {
     std::vector<BlockHash> hashes;
     std::vector<int32_t> tokens;
     std::vector<int32_t> block_ids;
-    bool is_orphan = false;        // its sequence was freed: release blocks when done
+    bool is_orphan = false;          // its sequence was freed: release blocks when done
     int32_t num_blocks_loaded = -1;  // -1 while in flight
   };
 

@@ -1,6 +1,7 @@
 // KvStorage: the pre-allocated memory of the paged KV pool (KvLayout v1: per layer one K and one
-// V array of [num_blocks][num_kv_heads][block_size][head_dim], each 64-byte aligned, zeroed and
-// faulted in at Create).
+// V array of [num_blocks][num_kv_heads][block_size][head_dim], each 64-byte aligned and zeroed
+// at Create), in the memory the model computes in: host memory for the CPU, device memory for
+// CUDA (kernels/device_memory.h).
 //
 // Owned by the KV cache (move-only; the memory is never copied). The model borrows it through
 // view() and reads/writes blocks in place. CopyBlockOut/CopyBlockIn move one block (all layers,
@@ -11,20 +12,22 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdlib>
 #include <memory>
 #include <span>
 #include <vector>
 
 #include "base/status.h"
+#include "kernels/device_memory.h"
 #include "model/kv_layout.h"
 
 namespace ts {
 
 class KvStorage {
  public:
-  // REQUIRES: layout has positive sizes. Fails when num_blocks < 1 or memory cannot be had.
-  static Result<KvStorage> Create(const KvLayout& layout, int32_t num_blocks);
+  // REQUIRES: layout has positive sizes; `memory` outlives the storage. Fails when
+  // num_blocks < 1 or memory cannot be had.
+  static Result<KvStorage> Create(const KvLayout& layout, int32_t num_blocks,
+                                  DeviceMemory& memory = HostMemory());
   // The number of blocks that fit in memory_bytes (0 when not even one does).
   static int32_t NumBlocksForMemory(const KvLayout& layout, int64_t memory_bytes);
 
@@ -45,7 +48,8 @@ class KvStorage {
 
  private:
   struct FreeDeleter {
-    void operator()(void* p) const { std::free(p); }
+    DeviceMemory* memory;
+    void operator()(uint8_t* p) const { memory->Free(p); }
   };
   using Buffer = std::unique_ptr<uint8_t, FreeDeleter>;
 
@@ -53,6 +57,7 @@ class KvStorage {
 
   KvLayout layout_;
   int32_t num_blocks_ = 0;
+  DeviceMemory* memory_ = nullptr;
   std::vector<Buffer> buffers_;  // [2 * num_layers]: K of layer l at 2l, V at 2l + 1
   std::vector<void*> k_;         // [num_layers] borrowed from buffers_, for view()
   std::vector<void*> v_;         // [num_layers]

@@ -27,9 +27,12 @@ Result<const TensorView*> GetShaped(const TensorStore& store, const std::string&
 
 Result<ScaleType> FloatTypeOf(const TensorView& t) {
   switch (t.info->dtype) {
-    case DType::kF32: return ScaleType::kF32;
-    case DType::kF16: return ScaleType::kF16;
-    case DType::kBf16: return ScaleType::kBf16;
+    case DType::kF32:
+      return ScaleType::kF32;
+    case DType::kF16:
+      return ScaleType::kF16;
+    case DType::kBf16:
+      return ScaleType::kBf16;
     default:
       return InvalidArgument(t.file + ": tensor '" + t.info->name + "' has dtype " +
                              std::string(DTypeName(t.info->dtype)) + ", expected F32/F16/BF16");
@@ -71,7 +74,8 @@ Result<WeightMatrix> LoadMatrix(const ModelConfig& config, const TensorStore& st
   }
   QuantSpec spec = config.QuantFor(module);
   if (spec.bits == 0) {
-    return InvalidArgument(module + " has quantization scales but config.json declares no "
+    return InvalidArgument(module +
+                           " has quantization scales but config.json declares no "
                            "quantization for it");
   }
   if (cols % spec.group_size != 0) {
@@ -144,6 +148,16 @@ Result<ModelWeights> BindWeights(const ModelConfig& c, const TensorStore& store)
     ASSIGN_OR_RETURN(l.down, LoadLinear(c, store, p + "mlp.down_proj", hidden, inter, false));
   }
   return w;
+}
+
+size_t WeightBytesPerToken(const ModelWeights& weights) {
+  size_t bytes = weights.lm_head.total_bytes();
+  for (const LayerWeights& l : weights.layers) {
+    for (const Linear* lin : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) {
+      bytes += lin->weight.total_bytes();
+    }
+  }
+  return bytes;
 }
 
 }  // namespace ts

@@ -21,11 +21,11 @@ struct Linear {
 };
 
 struct LayerWeights {
-  std::vector<float> input_norm;     // [hidden]
-  std::vector<float> post_attn_norm; // [hidden]
-  std::vector<float> q_norm, k_norm; // [head_dim], Qwen3 only
-  Linear q, k, v, o;                 // q: [heads*head_dim][hidden] ... o: [hidden][heads*head_dim]
-  Linear gate, up, down;             // gate/up: [inter][hidden], down: [hidden][inter]
+  std::vector<float> input_norm;      // [hidden]
+  std::vector<float> post_attn_norm;  // [hidden]
+  std::vector<float> q_norm, k_norm;  // [head_dim], Qwen3 only
+  Linear q, k, v, o;                  // q: [heads*head_dim][hidden] ... o: [hidden][heads*head_dim]
+  Linear gate, up, down;              // gate/up: [inter][hidden], down: [hidden][inter]
 };
 
 struct ModelWeights {
@@ -36,5 +36,8 @@ struct ModelWeights {
 };
 
 Result<ModelWeights> BindWeights(const ModelConfig& config, const TensorStore& store);
+
+// Bytes of weight matrices one decode step reads (for bandwidth figures).
+size_t WeightBytesPerToken(const ModelWeights& weights);
 
 }  // namespace ts

@@ -7,6 +7,10 @@
 //
 // Then the same logits must come out bitwise identical however the prompt is fed: at once,
 // in chunks of odd sizes, token by token, and batched with other sequences.
+//
+// Under the `gpu` label (TS_TEST_DEVICE=cuda) the same fixtures run on the CUDA model, which
+// computes matrix products on bf16 inputs: tolerances are bf16's, and feeds must agree within
+// rounding rather than bitwise (cuBLAS picks its reduction order by shape).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -18,7 +22,8 @@
 
 #include "engine/step_builder.h"
 #include "kv/kv_storage.h"
-#include "model/llama_model.h"
+#include "model/model.h"
+#include "tests/test_device.h"
 
 namespace ts {
 namespace {
@@ -75,8 +80,8 @@ struct Feed {
 
 // Runs several sequences side by side, step by step; each step every sequence with tokens
 // left contributes its next chunk. Returns logits [seq][position][vocab].
-std::vector<std::vector<float>> RunFeeds(LlamaModel& model, std::vector<Feed> feeds,
-                                         KvDtype kv_dtype, ThreadPool& pool) {
+std::vector<std::vector<float>> RunFeeds(Model& model, std::vector<Feed> feeds, KvDtype kv_dtype,
+                                         ThreadPool& pool) {
   const int32_t vocab = model.config().vocab_size;
   int32_t total_blocks = 0, max_blocks = 0;
   for (auto& f : feeds) {
@@ -93,7 +98,8 @@ std::vector<std::vector<float>> RunFeeds(LlamaModel& model, std::vector<Feed> fe
   for (auto& f : feeds) {
     for (auto& b : f.blocks) b = ids[next++];
   }
-  auto storage = KvStorage::Create(model.MakeKvLayout(kBlockSize, kv_dtype), total_blocks);
+  auto storage =
+      KvStorage::Create(model.MakeKvLayout(kBlockSize, kv_dtype), total_blocks, model.kv_memory());
   EXPECT_TRUE(storage.ok());
   std::vector<std::vector<float>> out(feeds.size());
   std::vector<size_t> done(feeds.size(), 0), chunk_index(feeds.size(), 0);
@@ -164,7 +170,8 @@ TEST_P(GoldenLogitsTest, MatchesTransformersAndIsFeedInvariant) {
   static const Spec spec = LoadSpec();
   const Fixture& f = spec.fixtures[GetParam()];
   SCOPED_TRACE(f.name);
-  auto model = LlamaModel::Load(MakeModel(f));
+  const bool gpu = TestDevice() == Device::kCuda;
+  auto model = LoadModel(MakeModel(f), TestDevice());
   ASSERT_TRUE(model.ok()) << model.status().ToString();
   ThreadPool pool(2);
   const std::string base = std::string(TS_SOURCE_DIR) + "/tests/golden/model/fixtures/" + f.name;
@@ -177,23 +184,41 @@ TEST_P(GoldenLogitsTest, MatchesTransformersAndIsFeedInvariant) {
   Diff d = Compare(whole, ref, spec.vocab);
   std::printf("%s: max |ours - transformers f32| = %.2e (max |logit| %.2f), argmax %d/%d\n",
               f.name.c_str(), d.max_abs, d.max_ref, d.argmax_agree, d.argmax_checked);
-  EXPECT_LT(d.max_abs, 1e-5 * d.max_ref) << "max |ours - transformers| " << d.max_abs;
-  EXPECT_EQ(d.argmax_agree, d.argmax_checked);
   EXPECT_GT(d.argmax_checked, P / 2);
+  if (gpu) {
+    EXPECT_LT(d.max_abs, 0.03 * d.max_ref) << "max |ours - transformers| " << d.max_abs;
+    EXPECT_GE(d.argmax_agree, d.argmax_checked * 9 / 10);
+  } else {
+    EXPECT_LT(d.max_abs, 1e-5 * d.max_ref) << "max |ours - transformers| " << d.max_abs;
+    EXPECT_EQ(d.argmax_agree, d.argmax_checked);
+  }
+  // Bitwise on the CPU; within bf16 rounding of the whole-prompt logits on the GPU.
+  auto expect_same = [&](const std::vector<float>& got, const char* what) {
+    if (!gpu) {
+      EXPECT_EQ(got, whole) << what;
+      return;
+    }
+    Diff g = Compare(got, whole, spec.vocab);
+    EXPECT_LT(g.max_abs, 0.02 * g.max_ref) << what;
+  };
 
   // 2. Chunks of odd sizes, token by token, and batched with two other sequences of other
   // lengths and chunkings: bitwise identical to the whole-prompt logits.
-  auto chunked = RunFeeds(**model, {{spec.prompt, {5, 11, 1, 17, 3, 35}, {}}}, KvDtype::kF32, pool)[0];
-  EXPECT_EQ(chunked, whole) << "chunked prefill differs";
-  auto single = RunFeeds(**model, {{spec.prompt, std::vector<int32_t>(P, 1), {}}}, KvDtype::kF32, pool)[0];
-  EXPECT_EQ(single, whole) << "token-by-token differs";
+  auto chunked =
+      RunFeeds(**model, {{spec.prompt, {5, 11, 1, 17, 3, 35}, {}}}, KvDtype::kF32, pool)[0];
+  expect_same(chunked, "chunked prefill differs");
+  auto single =
+      RunFeeds(**model, {{spec.prompt, std::vector<int32_t>(P, 1), {}}}, KvDtype::kF32, pool)[0];
+  expect_same(single, "token-by-token differs");
   std::vector<int32_t> other_a(40), other_b(23);
-  for (size_t i = 0; i < other_a.size(); ++i) other_a[i] = static_cast<int32_t>((i * 31 + 7) % spec.vocab);
-  for (size_t i = 0; i < other_b.size(); ++i) other_b[i] = static_cast<int32_t>((i * 17 + 3) % spec.vocab);
-  auto batched = RunFeeds(**model,
-                          {{other_a, {40}, {}}, {spec.prompt, {30, 1, 41}, {}}, {other_b, {7, 16}, {}}},
-                          KvDtype::kF32, pool);
-  EXPECT_EQ(batched[1], whole) << "batched with other sequences differs";
+  for (size_t i = 0; i < other_a.size(); ++i)
+    other_a[i] = static_cast<int32_t>((i * 31 + 7) % spec.vocab);
+  for (size_t i = 0; i < other_b.size(); ++i)
+    other_b[i] = static_cast<int32_t>((i * 17 + 3) % spec.vocab);
+  auto batched = RunFeeds(
+      **model, {{other_a, {40}, {}}, {spec.prompt, {30, 1, 41}, {}}, {other_b, {7, 16}, {}}},
+      KvDtype::kF32, pool);
+  expect_same(batched[1], "batched with other sequences differs");
 
   // 3. bf16 models: our default (bf16 KV) against transformers running in bfloat16, whose
   // activations are rounded to bf16 after every op; a looser, stated tolerance.
@@ -201,12 +226,13 @@ TEST_P(GoldenLogitsTest, MatchesTransformersAndIsFeedInvariant) {
   if (!native.empty()) {
     auto ours = RunFeeds(**model, {{spec.prompt, {P}, {}}}, KvDtype::kBf16, pool)[0];
     Diff n = Compare(ours, native, spec.vocab);
-    std::printf("%s: bf16 KV vs transformers bf16: max |diff| %.3f, argmax %d/%d\n",
-                f.name.c_str(), n.max_abs, n.argmax_agree, n.argmax_checked);
+    std::printf("%s: bf16 KV vs transformers bf16: max |diff| %.3f, argmax %d/%d\n", f.name.c_str(),
+                n.max_abs, n.argmax_agree, n.argmax_checked);
     EXPECT_LT(n.max_abs, 0.1 * n.max_ref) << "vs transformers bf16";
     EXPECT_GE(n.argmax_agree, n.argmax_checked * 9 / 10);
     Diff ref_bf16kv = Compare(ours, ref, spec.vocab);
-    EXPECT_LT(ref_bf16kv.max_abs, 0.02 * ref_bf16kv.max_ref) << "bf16 KV vs float32 reference";
+    EXPECT_LT(ref_bf16kv.max_abs, (gpu ? 0.03 : 0.02) * ref_bf16kv.max_ref)
+        << "bf16 KV vs float32 reference";
   }
 }
 

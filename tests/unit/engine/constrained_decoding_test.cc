@@ -131,7 +131,7 @@ TEST(ConstrainedDecoding, RandomModelOutputsAlwaysValidate) {
   o.tokenizer_dir = kQwen3;
   o.out_dir = ::testing::TempDir() + "/constrained_" + std::to_string(::getpid());
   ASSERT_TRUE(GenerateRandomModel(o).ok());
-  auto model = LlamaModel::Load(o.out_dir);
+  auto model = LoadModel(o.out_dir, Device::kCpu);
   ASSERT_TRUE(model.ok());
   EngineOptions options;
   options.threads = 2;

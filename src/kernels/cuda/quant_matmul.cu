@@ -1,0 +1,152 @@
+// MLX affine-quantized weights on the GPU: a dequantizing GEMV for small batches (the weights
+// are read once, 16 bytes a lane at a time, for up to kMaxGemvTokens tokens), dequantization
+// to bf16 slabs for cuBLAS at larger batches, and embedding rows.
+#include "kernels/cuda/cuda_kernels.h"
+#include "kernels/cuda/cuda_util.cuh"
+
+namespace ts::cuda {
+namespace {
+
+constexpr int kGemvWarps = 8;  // rows per thread block
+
+// Element j of a packed row (low bits first within each little-endian word).
+__device__ __forceinline__ int QuantAt(const uint8_t* row, int bits, int64_t j) {
+  if (bits == 8) return row[j];
+  const uint8_t b = row[j / 2];
+  return (j % 2 == 0) ? (b & 0xF) : (b >> 4);
+}
+
+// One warp per output row. A lane takes 16 bytes of packed weights at a time (16 elements at
+// 8 bits, 32 at 4), which the group size (a multiple of 32) keeps inside one group.
+template <int kBits, int kTokens>
+__global__ void __launch_bounds__(kGemvWarps * 32)
+    QuantGemvKernel(const bf16* x, QuantMatrix w, float* y, int64_t ldy) {
+  const int lane = threadIdx.x % 32;
+  const int64_t n = static_cast<int64_t>(blockIdx.x) * kGemvWarps + threadIdx.x / 32;
+  if (n >= w.rows) return;
+  constexpr int kPerChunk = 16 * 8 / kBits;
+  const int64_t K = w.cols;
+  const int64_t groups = K / w.group_size;
+  const uint8_t* row = w.q + n * (K * kBits / 8);
+  const float* scales = w.scales + n * groups;
+  const float* biases = w.biases + n * groups;
+  float acc[kTokens];
+#pragma unroll
+  for (int t = 0; t < kTokens; ++t) acc[t] = 0.f;
+  for (int64_t k0 = static_cast<int64_t>(lane) * kPerChunk; k0 < K; k0 += 32 * kPerChunk) {
+    const uint4 packed = *reinterpret_cast<const uint4*>(row + k0 * kBits / 8);
+    const uint32_t words[4] = {packed.x, packed.y, packed.z, packed.w};
+    const int64_t g = k0 / w.group_size;
+    const float scale = scales[g], bias = biases[g];
+    float wv[kPerChunk];
+#pragma unroll
+    for (int e = 0; e < kPerChunk; ++e) {
+      const uint32_t word = words[e * kBits / 32];
+      const int shift = (e * kBits) % 32;
+      wv[e] = scale * static_cast<float>((word >> shift) & ((1u << kBits) - 1)) + bias;
+    }
+#pragma unroll
+    for (int t = 0; t < kTokens; ++t) {
+      const bf16* xr = x + t * K + k0;
+      float sum = 0.f;
+#pragma unroll
+      for (int e = 0; e < kPerChunk; e += 8) {
+        const uint4 xp = *reinterpret_cast<const uint4*>(xr + e);
+        const __nv_bfloat162* x2 = reinterpret_cast<const __nv_bfloat162*>(&xp);
+#pragma unroll
+        for (int p = 0; p < 4; ++p) {
+          const float2 f = __bfloat1622float2(x2[p]);
+          sum += wv[e + 2 * p] * f.x + wv[e + 2 * p + 1] * f.y;
+        }
+      }
+      acc[t] += sum;
+    }
+  }
+#pragma unroll
+  for (int t = 0; t < kTokens; ++t) {
+    const float v = WarpSum(acc[t]);
+    if (lane == 0) y[t * ldy + n] = v;
+  }
+}
+
+__global__ void DequantizeKernel(QuantMatrix w, int64_t row_begin, int64_t row_end, bf16* out) {
+  const int64_t K = w.cols, groups = K / w.group_size;
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= (row_end - row_begin) * K) return;
+  const int64_t n = row_begin + i / K, k = i % K;
+  const uint8_t* row = w.q + n * (K * w.bits / 8);
+  const int64_t g = n * groups + k / w.group_size;
+  out[i] =
+      __float2bfloat16_rn(w.scales[g] * static_cast<float>(QuantAt(row, w.bits, k)) + w.biases[g]);
+}
+
+__global__ void EmbedQuantKernel(QuantMatrix w, const int32_t* tokens, float* out) {
+  const int64_t r = blockIdx.x, K = w.cols, groups = K / w.group_size;
+  const int64_t n = tokens[r];
+  const uint8_t* row = w.q + n * (K * w.bits / 8);
+  for (int64_t k = threadIdx.x; k < K; k += blockDim.x) {
+    const int64_t g = n * groups + k / w.group_size;
+    out[r * K + k] = w.scales[g] * static_cast<float>(QuantAt(row, w.bits, k)) + w.biases[g];
+  }
+}
+
+template <int kBits>
+void LaunchGemv(const bf16* x, int64_t num_tokens, const QuantMatrix& w, float* y, int64_t ldy,
+                cudaStream_t stream) {
+  const unsigned grid = Blocks(w.rows, kGemvWarps);
+  constexpr unsigned kThreads = kGemvWarps * 32;
+  switch (num_tokens) {
+    case 1:
+      QuantGemvKernel<kBits, 1><<<grid, kThreads, 0, stream>>>(x, w, y, ldy);
+      break;
+    case 2:
+      QuantGemvKernel<kBits, 2><<<grid, kThreads, 0, stream>>>(x, w, y, ldy);
+      break;
+    case 3:
+      QuantGemvKernel<kBits, 3><<<grid, kThreads, 0, stream>>>(x, w, y, ldy);
+      break;
+    case 4:
+      QuantGemvKernel<kBits, 4><<<grid, kThreads, 0, stream>>>(x, w, y, ldy);
+      break;
+    case 5:
+      QuantGemvKernel<kBits, 5><<<grid, kThreads, 0, stream>>>(x, w, y, ldy);
+      break;
+    case 6:
+      QuantGemvKernel<kBits, 6><<<grid, kThreads, 0, stream>>>(x, w, y, ldy);
+      break;
+    case 7:
+      QuantGemvKernel<kBits, 7><<<grid, kThreads, 0, stream>>>(x, w, y, ldy);
+      break;
+    default:
+      QuantGemvKernel<kBits, 8><<<grid, kThreads, 0, stream>>>(x, w, y, ldy);
+      break;
+  }
+}
+
+}  // namespace
+
+void QuantGemv(const bf16* x, int64_t num_tokens, const QuantMatrix& w, float* y, int64_t ldy,
+               cudaStream_t stream) {
+  CHECK(num_tokens >= 1 && num_tokens <= kMaxGemvTokens) << num_tokens;
+  CHECK(w.group_size % 32 == 0 && w.cols % 32 == 0) << w.group_size << " " << w.cols;
+  if (w.bits == 8) {
+    LaunchGemv<8>(x, num_tokens, w, y, ldy, stream);
+  } else {
+    LaunchGemv<4>(x, num_tokens, w, y, ldy, stream);
+  }
+}
+
+void Dequantize(const QuantMatrix& w, int64_t row_begin, int64_t row_end, bf16* out,
+                cudaStream_t stream) {
+  const int64_t n = (row_end - row_begin) * w.cols;
+  if (n == 0) return;
+  DequantizeKernel<<<Blocks(n, 256), 256, 0, stream>>>(w, row_begin, row_end, out);
+}
+
+void EmbedQuant(const QuantMatrix& w, const int32_t* tokens, int64_t num_tokens, float* out,
+                cudaStream_t stream) {
+  if (num_tokens == 0) return;
+  EmbedQuantKernel<<<static_cast<unsigned>(num_tokens), 256, 0, stream>>>(w, tokens, out);
+}
+
+}  // namespace ts::cuda

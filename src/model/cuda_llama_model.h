@@ -1,0 +1,86 @@
+// CudaLlamaModel: the Llama-family decoder on a CUDA device (TIERSERVE_CUDA builds). Weights
+// live on the device as bf16 (f16/f32 checkpoints are converted at load) or as MLX q4/q8 with
+// float32 scales; the q/k/v and gate/up products are fused into one matrix each when their
+// formats agree. The KV pool lives in device memory (kv_memory()); logits come back to the
+// host, only for the rows asked for.
+//
+// Numerics: matrix products take bf16 inputs (activations are rounded to bf16 before each
+// product) and accumulate in float32; the residual stream, norms, RoPE and softmax are
+// float32. Logits therefore differ from the CPU model's within bf16 rounding, and the
+// fingerprint differs too, so CPU- and GPU-computed KV blocks are never mixed in one cache.
+#pragma once
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/cuda/cuda_kernels.h"
+#include "kernels/cuda/cuda_memory.h"
+#include "model/model.h"
+
+namespace ts {
+
+class CudaLlamaModel final : public Model {
+ public:
+  static Result<std::unique_ptr<CudaLlamaModel>> Load(const std::string& model_dir);
+  ~CudaLlamaModel() override;
+
+  size_t weight_bytes_per_token() const override { return weight_bytes_per_token_; }
+  Status Forward(const StepBatch& batch, const KvPoolView& kv, float* logits,
+                 ThreadPool& pool) override;
+  DeviceMemory& kv_memory() override { return memory_; }
+  Result<int64_t> KvBudgetBytes(double memory_fraction, int32_t max_tokens) override;
+
+  // A weight matrix on the device: bf16 [rows][cols], or MLX-quantized.
+  struct Matrix {
+    int64_t rows = 0, cols = 0;
+    bool quantized = false;
+    int32_t bits = 0, group_size = 0;
+    CudaBuffer data, scales, biases;
+    cuda::QuantMatrix quant() const;
+  };
+  // One product: parts whose outputs lie side by side in the output row.
+  struct Linear {
+    std::vector<std::shared_ptr<const Matrix>> parts;
+    int64_t out_dim = 0;
+    CudaBuffer bias;  // [out_dim] float32, or empty
+  };
+  struct Layer {
+    CudaBuffer input_norm, post_attn_norm, q_norm, k_norm;
+    Linear qkv, o, gate_up, down;
+  };
+
+ private:
+  CudaLlamaModel() = default;
+  Status Upload(const ModelFolder& folder);
+  // y [T][l.out_dim] = x [T][K] * W^T (+ bias unless skip_bias).
+  Status MatMul(const Linear& l, const cuda::bf16* x, int64_t num_tokens, float* y,
+                bool skip_bias = false);
+  Status EnsureActivations(int64_t tokens);
+  Status EnsureBuffer(CudaBuffer& b, size_t bytes);
+
+  CudaMemory memory_;
+  cudaStream_t stream_ = nullptr;
+  cublasHandle_t cublas_ = nullptr;
+  int num_sms_ = 1;
+  size_t weight_bytes_per_token_ = 0;
+
+  std::shared_ptr<const Matrix> embed_;
+  Linear lm_head_;
+  CudaBuffer final_norm_, inv_freq_;
+  std::vector<Layer> layers_;
+
+  // Activations for steps of up to capacity_ tokens.
+  int64_t capacity_ = 0;
+  CudaBuffer hidden_, normed_, qkv_, q_, attn_, proj_, gate_up_, act_, logits_;
+  CudaBuffer attention_scratch_, dequant_slab_, meta_;
+  size_t dequant_slab_elems_ = 0;
+  // Pinned staging for the step's batch arrays (copied to meta_ in one transfer).
+  void* host_meta_ = nullptr;
+  size_t host_meta_bytes_ = 0;
+};
+
+}  // namespace ts
