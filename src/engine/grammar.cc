@@ -196,6 +196,10 @@ void GrammarRecognizer::Normalize(int32_t top, State* out, int32_t budget) {
       const auto i = static_cast<size_t>(f.phase);
       if (i == n.children.size()) {
         Normalize(Pop(top), out, budget);
+      } else if (i + 1 == n.children.size()) {
+        // The last child takes the sequence's place (nothing is left to do after it), so a
+        // repetition built by recursion in the last position keeps a constant depth.
+        Normalize(Replace(top, child(n.children[i])), out, budget);
       } else {
         const int32_t parent = Replace(top, with(f.phase + 1, 0, 0));
         Normalize(Push(parent, child(n.children[i])), out, budget);
@@ -415,13 +419,19 @@ int32_t GrammarRecognizer::ConsumeString(int32_t top, const GrammarFrame& f, con
         r.a = left == 1 ? 0 : Utf8State(left - 1, 0x80, 0xBF);
         return Replace(top, r);
       }
-      if (c == '"') return Pop(top);
+      if (c == '"') return f.value >= n.min_length ? Pop(top) : kNone;
+      // Any other byte starts a character (an escape counts at its backslash, a multi-byte
+      // character at its lead byte).
+      if (n.max_length >= 0 && f.value >= n.max_length) return kNone;
+      if (n.min_length > 0 || n.max_length >= 0) {
+        r.value = n.max_length >= 0 ? f.value + 1 : std::min<int64_t>(f.value + 1, n.min_length);
+      }
       if (c == '\\') {
         r.phase = kStrEscape;
         return Replace(top, r);
       }
       if (c < 0x20) return kNone;
-      if (c < 0x80) return top;  // the frame is unchanged: no new cell
+      if (c < 0x80) return r == f ? top : Replace(top, r);  // unchanged frame: no new cell
       r.a = Utf8Lead(c);
       if (r.a < 0) return kNone;
       return Replace(top, r);

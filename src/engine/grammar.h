@@ -11,7 +11,8 @@
 // complete: object keys come in schema order (required ones always, optional ones maybe), at
 // most kMaxWhitespace bytes of whitespace between tokens, numbers have at most 18 integer,
 // 16 fraction and 2 exponent digits, bounded numbers have no exponent, pattern strings use
-// printable ASCII without escapes. Nesting is capped at kMaxDepth frames.
+// printable ASCII without escapes. Nesting is capped at kMaxDepth frames. A length-bounded
+// string is one state per character count, so each count is its own mask-cache entry.
 //
 // Immutable after construction by the schema compiler; shared between requests and threads.
 #pragma once
@@ -54,11 +55,14 @@ struct GrammarNode {
   int32_t items = -1;                     // kArray
   int32_t min_items = 0, max_items = -1;  // kArray; -1: unbounded
   int32_t dfa = -1;                       // kString: index into Grammar::dfas; -1: free
-  bool integer = false;                   // kNumber
-  bool has_bounds = false;                // kNumber
-  int64_t minimum = 0, maximum = 0;       // kNumber, inclusive, when has_bounds
-  std::vector<std::string> literals;      // kLiterals
-  std::vector<int32_t> children;          // kAnyOf, kSequence
+  // kString, free ones only (a pattern's DFA counts for itself, string_pattern.h): characters
+  // (code points; an escape is one) at least / at most; -1: unbounded.
+  int32_t min_length = 0, max_length = -1;
+  bool integer = false;               // kNumber
+  bool has_bounds = false;            // kNumber
+  int64_t minimum = 0, maximum = 0;   // kNumber, inclusive, when has_bounds
+  std::vector<std::string> literals;  // kLiterals
+  std::vector<int32_t> children;      // kAnyOf, kSequence
 };
 
 // One frame of a stack: a node and how far into it the recognizer is.
@@ -67,7 +71,10 @@ struct GrammarFrame {
   int32_t phase = 0;  // per kind, see grammar.cc
   int32_t a = 0;      // per kind: property / literal index, item count, DFA or UTF-8 state
   int32_t b = 0;      // per kind: whitespace run, byte position, digit counts
-  int64_t value = 0;  // kNumber: the integer part's magnitude (bounded numbers)
+  // kNumber: the integer part's magnitude (bounded numbers). kString with length bounds: the
+  // characters so far (saturating at min_length when there is no max_length; 0 without bounds,
+  // so unbounded strings keep one state).
+  int64_t value = 0;
 
   bool operator==(const GrammarFrame&) const = default;
 };

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -34,6 +35,8 @@ const std::set<std::string>& Supported() {
                                                       "enum",
                                                       "const",
                                                       "pattern",
+                                                      "minLength",
+                                                      "maxLength",
                                                       "format",
                                                       "minimum",
                                                       "maximum",
@@ -56,6 +59,23 @@ const std::map<std::string, std::string>& Formats() {
       {"uuid", R"(^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$)"},
   };
   return *kMap;
+}
+
+// A string enum/const value outside minLength/maxLength is not generated (values of other
+// types are: the length keywords apply to strings only). Lengths count code points.
+bool FitsLength(const json& v, const json& s) {
+  if (!v.is_string()) return true;
+  int64_t length = 0;
+  for (char c : v.get_ref<const std::string&>()) {
+    if ((static_cast<uint8_t>(c) & 0xC0) != 0x80) ++length;
+  }
+  auto bound = [&](const char* key) -> std::optional<double> {
+    if (!s.contains(key) || !s[key].is_number()) return std::nullopt;
+    return s[key].get<double>();
+  };
+  const std::optional<double> min = bound("minLength"), max = bound("maxLength");
+  return (!min || static_cast<double>(length) >= *min) &&
+         (!max || static_cast<double>(length) <= *max);
 }
 
 bool MatchesType(const json& v, const std::string& type) {
@@ -106,6 +126,18 @@ class GrammarBuilder::Impl {
     n.kind = GrammarNodeKind::kObject;
     for (auto& [key, value] : properties) n.properties.push_back({json(key).dump(), value, true});
     return Add(std::move(n));
+  }
+
+  // items := item tail; tail := "" | separator items. The recursion is in last position, so
+  // the recognizer's depth stays constant however many items come (grammar.cc).
+  int32_t AddOneOrMore(int32_t item, std::string separator) {
+    const int32_t items = AddGroup(GrammarNodeKind::kAnyOf, {});
+    const int32_t more =
+        AddGroup(GrammarNodeKind::kSequence, {AddText(std::move(separator)), items});
+    const int32_t tail = AddGroup(GrammarNodeKind::kAnyOf, {AddText(""), more});
+    nodes_[static_cast<size_t>(items)].children.push_back(
+        AddGroup(GrammarNodeKind::kSequence, {item, tail}));
+    return items;
   }
 
   Result<std::shared_ptr<const Grammar>> Build(int32_t root) {
@@ -163,6 +195,8 @@ class GrammarBuilder::Impl {
       }
       return WithNullable(s, AddGroup(GrammarNodeKind::kAnyOf, std::move(children)));
     }
+    // Checked here too: enum and const values are filtered by them.
+    RETURN_IF_ERROR(StringLengths(s, path).status());
     if (s.contains("const")) {
       ASSIGN_OR_RETURN(int32_t node, Literals(json::array({s["const"]}), s, path));
       return WithNullable(s, node);
@@ -182,7 +216,8 @@ class GrammarBuilder::Impl {
         types.push_back("object");
       } else if (s.contains("items") || s.contains("minItems") || s.contains("maxItems")) {
         types.push_back("array");
-      } else if (s.contains("pattern") || s.contains("format")) {
+      } else if (s.contains("pattern") || s.contains("format") || s.contains("minLength") ||
+                 s.contains("maxLength")) {
         types.push_back("string");
       } else if (s.contains("minimum") || s.contains("maximum") || s.contains("exclusiveMinimum") ||
                  s.contains("exclusiveMaximum")) {
@@ -336,6 +371,8 @@ class GrammarBuilder::Impl {
   Result<int32_t> CompileString(const json& s, const std::string& path) {
     GrammarNode n;
     n.kind = GrammarNodeKind::kString;
+    ASSIGN_OR_RETURN(const auto lengths, StringLengths(s, path));
+    const bool bounded = lengths.first > 0 || lengths.second >= 0;
     if (s.contains("pattern") && s.contains("format")) {
       return Unsupported(path, "pattern together with format");
     }
@@ -352,11 +389,37 @@ class GrammarBuilder::Impl {
     }
     if (s.contains("pattern") || s.contains("format")) {
       Result<StringDfa> dfa = CompilePattern(pattern);
+      if (dfa.ok() && bounded) dfa = LimitLength(*dfa, lengths.first, lengths.second);
       if (!dfa.ok()) return InvalidArgument(path + ": " + std::string(dfa.status().message()));
       dfas_.push_back(std::move(dfa).value());
       n.dfa = static_cast<int32_t>(dfas_.size()) - 1;
+    } else {
+      n.min_length = lengths.first;
+      n.max_length = lengths.second;
     }
     return Add(std::move(n));
+  }
+
+  // minLength and maxLength (-1: none), checked.
+  Result<std::pair<int32_t, int32_t>> StringLengths(const json& s, const std::string& path) {
+    std::pair<int32_t, int32_t> out{0, -1};
+    for (const char* key : {"minLength", "maxLength"}) {
+      if (!s.contains(key)) continue;
+      const json& v = s[key];
+      const bool integral = v.is_number_integer() ||
+                            (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>());
+      if (!integral || v.get<double>() < 0 || v.get<double>() > kMaxStringLength) {
+        return InvalidArgument(path + "/" + key + " must be an integer in [0, " +
+                               std::to_string(kMaxStringLength) + "]");
+      }
+      (std::string(key) == "minLength" ? out.first : out.second) =
+          static_cast<int32_t>(v.get<double>());
+    }
+    if (out.second >= 0 && out.second < out.first) {
+      return InvalidArgument(path + ": maxLength " + std::to_string(out.second) +
+                             " is below minLength " + std::to_string(out.first));
+    }
+    return out;
   }
 
   Result<int32_t> CompileNumber(const json& s, bool integer, const std::string& path) {
@@ -408,7 +471,7 @@ class GrammarBuilder::Impl {
       const bool typed =
           types.empty() || std::any_of(types.begin(), types.end(),
                                        [&](const std::string& t) { return MatchesType(v, t); });
-      if (!typed) continue;
+      if (!typed || !FitsLength(v, s)) continue;
       literal_bytes_ += v.dump().size();
       if (literal_bytes_ > kMaxLiteralBytes) {
         return InvalidArgument("the JSON schema's enum and const values pass " +
@@ -474,6 +537,9 @@ int32_t GrammarBuilder::AddAnyOf(std::vector<int32_t> children) {
 }
 int32_t GrammarBuilder::AddObject(std::vector<std::pair<std::string, int32_t>> properties) {
   return impl_->AddObject(std::move(properties));
+}
+int32_t GrammarBuilder::AddOneOrMore(int32_t item, std::string separator) {
+  return impl_->AddOneOrMore(item, std::move(separator));
 }
 Result<std::shared_ptr<const Grammar>> GrammarBuilder::Build(int32_t root) {
   return impl_->Build(root);

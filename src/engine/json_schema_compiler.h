@@ -3,7 +3,7 @@
 //
 // Supported: type (one or a list), object (properties, required, additionalProperties),
 // array (items, minItems, maxItems), string (enum, const, pattern, format date / time /
-// date-time / uuid), number and integer (minimum, maximum, exclusiveMinimum,
+// date-time / uuid, minLength, maxLength), number and integer (minimum, maximum, exclusiveMinimum,
 // exclusiveMaximum), boolean, null, enum and const of any value, anyOf, oneOf (generated as
 // anyOf: the alternatives people write are disjoint), $ref to "#", "#/$defs/..." and
 // "#/definitions/...", nullable, annotations (title, description, default, examples, ...).
@@ -12,8 +12,9 @@
 // bounds are enforced on integer boundaries (a number in [0.5, 2] is generated in [1, 2]).
 //
 // Compilation is linear in the schema ($refs are compiled once) and capped: kMaxSchemaNodes
-// nodes, kMaxSchemaDepth nesting, kMaxLiteralBytes of enum/const text, patterns per
-// string_pattern.h.
+// nodes, kMaxSchemaDepth nesting, kMaxLiteralBytes of enum/const text, string lengths up to
+// kMaxStringLength characters, patterns per string_pattern.h (a pattern or format with length
+// bounds becomes one DFA, capped like the pattern's own).
 #pragma once
 
 #include <memory>
@@ -27,6 +28,7 @@ namespace ts {
 constexpr int32_t kMaxSchemaNodes = 10000;
 constexpr int32_t kMaxSchemaDepth = 32;
 constexpr size_t kMaxLiteralBytes = 1 << 16;
+constexpr int32_t kMaxStringLength = 100000;  // minLength / maxLength at most
 
 // The grammar of a value matching `schema`.
 Result<std::shared_ptr<const Grammar>> CompileJsonSchema(const nlohmann::ordered_json& schema);
@@ -45,6 +47,8 @@ class GrammarBuilder {
   int32_t AddAnyOf(std::vector<int32_t> children);
   // An object with exactly these properties, all required, in order.
   int32_t AddObject(std::vector<std::pair<std::string, int32_t>> properties);
+  // `item`, then any number of (`separator`, `item`): one or more, unbounded.
+  int32_t AddOneOrMore(int32_t item, std::string separator);
 
   // Fails when the root accepts nothing.
   Result<std::shared_ptr<const Grammar>> Build(int32_t root);

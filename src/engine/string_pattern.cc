@@ -432,4 +432,71 @@ Result<StringDfa> CompilePattern(std::string_view pattern) {
   return dfa;
 }
 
+Result<StringDfa> LimitLength(const StringDfa& dfa, int32_t min_length, int32_t max_length) {
+  // The counter's top value: counts past it behave the same.
+  const int32_t top = max_length >= 0 ? max_length : min_length;
+  std::map<std::pair<int32_t, int32_t>, int32_t> index;  // (state, count) -> product state
+  std::vector<std::pair<int32_t, int32_t>> states{{dfa.start, 0}};
+  index.emplace(states[0], 0);
+  StringDfa out;
+  for (size_t p = 0; p < states.size(); ++p) {
+    const auto [d, count] = states[p];
+    out.next.resize((p + 1) * 256, -1);
+    if (max_length >= 0 && count >= max_length) continue;
+    const int32_t next_count = std::min(count + 1, top);
+    for (size_t c = 0; c < 256; ++c) {
+      const int32_t t = dfa.next[static_cast<size_t>(d) * 256 + c];
+      if (t < 0) continue;
+      auto [it, inserted] =
+          index.emplace(std::make_pair(t, next_count), static_cast<int32_t>(states.size()));
+      if (inserted) {
+        if (static_cast<int32_t>(states.size()) >= kMaxDfaStates) {
+          return InvalidArgument("pattern with minLength/maxLength: needs more than " +
+                                 std::to_string(kMaxDfaStates) + " automaton states");
+        }
+        states.push_back(it->first);
+      }
+      out.next[p * 256 + c] = it->second;
+    }
+  }
+  const size_t n = states.size();
+  out.accepting.resize(n);
+  for (size_t p = 0; p < n; ++p) {
+    out.accepting[p] =
+        dfa.accepting[static_cast<size_t>(states[p].first)] && states[p].second >= min_length;
+  }
+  // As in CompilePattern: no transition may lead where acceptance is out of reach. Counter
+  // chains are long (one state per character), so liveness is a search over reversed edges
+  // rather than a fixpoint of sweeps.
+  std::vector<std::vector<int32_t>> sources(n);
+  for (size_t p = 0; p < n; ++p) {
+    for (size_t c = 0; c < 256; ++c) {
+      const int32_t t = out.next[p * 256 + c];
+      if (t >= 0) sources[static_cast<size_t>(t)].push_back(static_cast<int32_t>(p));
+    }
+  }
+  std::vector<bool> live = out.accepting;
+  std::vector<int32_t> work;
+  for (size_t p = 0; p < n; ++p) {
+    if (live[p]) work.push_back(static_cast<int32_t>(p));
+  }
+  while (!work.empty()) {
+    const int32_t t = work.back();
+    work.pop_back();
+    for (int32_t p : sources[static_cast<size_t>(t)]) {
+      if (live[static_cast<size_t>(p)]) continue;
+      live[static_cast<size_t>(p)] = true;
+      work.push_back(p);
+    }
+  }
+  if (!live[0]) {
+    return InvalidArgument("minLength/maxLength leave no string that matches the pattern");
+  }
+  for (int32_t& t : out.next) {
+    if (t >= 0 && !live[static_cast<size_t>(t)]) t = -1;
+  }
+  out.start = 0;
+  return out;
+}
+
 }  // namespace ts

@@ -27,4 +27,10 @@ constexpr size_t kMaxPatternBytes = 1000;
 // string over the alphabet.
 Result<StringDfa> CompilePattern(std::string_view pattern);
 
+// The DFA of the strings `dfa` accepts that are min_length..max_length characters long
+// (max_length -1: unbounded). Its alphabet is single-byte, so characters are bytes. A product
+// of `dfa` with a character counter (the count saturates at min_length when unbounded), trimmed
+// to states that can still reach acceptance; fails past kMaxDfaStates or when no string is left.
+Result<StringDfa> LimitLength(const StringDfa& dfa, int32_t min_length, int32_t max_length);
+
 }  // namespace ts

@@ -182,6 +182,9 @@ std::string Generation::ToolAwareContent(Choice& c, bool finished) {
   }
   ParsedToolOutput parsed = ParseToolCalls(*options_.tool_format, c.text, forced);
   c.calls = std::move(parsed.calls);
+  // parallel_tool_calls false: one call at most (forced output has only one; free text may
+  // still hold several).
+  if (!options_.parallel_tool_calls && c.calls.size() > 1) c.calls.resize(1);
   c.final_content = c.calls.empty() ? c.text : std::move(parsed.content);
   // What was sent is a prefix of the text before the first call; the final content may be
   // shorter (trailing whitespace trimmed), never different.
@@ -192,11 +195,12 @@ std::string Generation::ToolAwareContent(Choice& c, bool finished) {
 ordered_json Generation::ToolCallsJson(size_t choice, const Choice& c) const {
   ordered_json calls = ordered_json::array();
   for (size_t k = 0; k < c.calls.size(); ++k) {
-    calls.push_back({{"index", static_cast<int>(k)},
-                     {"id", "call_" + options_.header.id + "_" + std::to_string(choice) + "_" +
-                                std::to_string(k)},
-                     {"type", "function"},
-                     {"function", {{"name", c.calls[k].name}, {"arguments", c.calls[k].arguments}}}});
+    calls.push_back(
+        {{"index", static_cast<int>(k)},
+         {"id",
+          "call_" + options_.header.id + "_" + std::to_string(choice) + "_" + std::to_string(k)},
+         {"type", "function"},
+         {"function", {{"name", c.calls[k].name}, {"arguments", c.calls[k].arguments}}}});
   }
   return calls;
 }
@@ -274,7 +278,8 @@ ordered_json Generation::Response() const {
     if (is_chat) {
       ordered_json message = {{"role", "assistant"}, {"content", c.text}};
       if (!c.calls.empty()) {
-        message["content"] = c.final_content.empty() ? ordered_json(nullptr) : ordered_json(c.final_content);
+        message["content"] =
+            c.final_content.empty() ? ordered_json(nullptr) : ordered_json(c.final_content);
         ordered_json calls = ToolCallsJson(i, c);
         for (ordered_json& call : calls) call.erase("index");
         message["tool_calls"] = std::move(calls);

@@ -44,7 +44,8 @@ struct GenerationOptions {
   // While a call may be starting, its text is held back from the content stream; at the end
   // the calls go out as tool_calls (streaming: name first, then the arguments).
   std::optional<ToolCallFormat> tool_format;
-  bool tool_call_forced = false;  // tool_choice required/named: the answer is only calls
+  bool tool_call_forced = false;    // tool_choice required/named: the answer is only calls
+  bool parallel_tool_calls = true;  // false: only the first call is returned
 };
 
 class Generation {
@@ -86,9 +87,9 @@ class Generation {
     size_t text_bytes = 0;            // completions: bytes of text so far (logprob offsets)
     FinishReason finish = FinishReason::kNone;
     Usage usage;
-    size_t content_sent = 0;       // streaming with tools: bytes of `text` sent as content
-    std::vector<ToolCall> calls;   // parsed at the end
-    std::string final_content;     // with calls: the content before them
+    size_t content_sent = 0;      // streaming with tools: bytes of `text` sent as content
+    std::vector<ToolCall> calls;  // parsed at the end
+    std::string final_content;    // with calls: the content before them
   };
 
   // Streaming with tools: the content to send now, and at the end the parsed calls.

@@ -1,7 +1,5 @@
 #include "server/openai_server.h"
 
-#include "engine/json_schema_compiler.h"
-
 #include <ctime>
 #include <random>
 
@@ -206,11 +204,11 @@ void OpenAiServer::HandleGeneration(const httplib::Request& req, httplib::Respon
   std::shared_ptr<const CompiledGrammar> grammar;
   if (fields.response_schema) {
     const nlohmann::ordered_json& schema = *fields.response_schema;
-    Result<std::shared_ptr<const CompiledGrammar>> compiled = grammars_.Get(
-        "schema:" + schema.dump(), [&] { return CompileJsonSchema(schema); });
+    Result<std::shared_ptr<const CompiledGrammar>> compiled =
+        grammars_.Get("schema:" + schema.dump(), [&] { return CompileJsonSchema(schema); });
     if (!compiled.ok()) {
-      return SendError(res, ToApiError(InvalidField("response_format",
-                                                    compiled.status().message())));
+      return SendError(res,
+                       ToApiError(InvalidField("response_format", compiled.status().message())));
     }
     grammar = std::move(compiled).value();
   }
@@ -218,18 +216,22 @@ void OpenAiServer::HandleGeneration(const httplib::Request& req, httplib::Respon
   const bool tool_forced = has_tools && (chat->tool_choice.mode == ToolChoice::Mode::kRequired ||
                                          chat->tool_choice.mode == ToolChoice::Mode::kNamed);
   if (has_tools && !options_.tool_call_format) {
-    return SendError(res, ToApiError(InvalidField(
-                              "tools", "cannot be used: the chat template shows no tool-call "
-                                       "format (start the server with --tool-call-parser)")));
+    return SendError(res,
+                     ToApiError(InvalidField("tools",
+                                             "cannot be used: the chat template shows no tool-call "
+                                             "format (start the server with --tool-call-parser)")));
   }
   if (tool_forced) {
     const ToolCallFormat format = *options_.tool_call_format;
     std::optional<std::string> only;
     if (chat->tool_choice.mode == ToolChoice::Mode::kNamed) only = chat->tool_choice.name;
-    Result<std::shared_ptr<const CompiledGrammar>> compiled = grammars_.Get(
-        "tools:" + std::to_string(static_cast<int>(format)) + ":" + only.value_or("") + ":" +
-            chat->tools.dump(),
-        [&] { return ToolCallGrammar(format, chat->tools, only); });
+    // required: one or more calls unless parallel_tool_calls is false; a named function is
+    // called once.
+    const bool parallel = !only && chat->parallel_tool_calls;
+    Result<std::shared_ptr<const CompiledGrammar>> compiled =
+        grammars_.Get("tools:" + std::to_string(static_cast<int>(format)) + ":" +
+                          (parallel ? "n:" : "1:") + only.value_or("") + ":" + chat->tools.dump(),
+                      [&] { return ToolCallGrammar(format, chat->tools, only, parallel); });
     if (!compiled.ok()) {
       return SendError(res, ToApiError(InvalidField("tools", compiled.status().message())));
     }
@@ -239,8 +241,8 @@ void OpenAiServer::HandleGeneration(const httplib::Request& req, httplib::Respon
   if (is_chat) {
     nlohmann::ordered_json kwargs = chat->chat_template_kwargs;
     if (has_tools) kwargs["tools"] = chat->tools;
-    Result<std::vector<int32_t>> ids = prompt_->EncodeChat(
-        chat->messages, chat->add_generation_prompt, kwargs);
+    Result<std::vector<int32_t>> ids =
+        prompt_->EncodeChat(chat->messages, chat->add_generation_prompt, kwargs);
     if (!ids.ok()) return SendError(res, ToApiError(ids.status()));
     prompts.push_back({std::move(ids).value(), {}});
   } else {
@@ -330,6 +332,7 @@ void OpenAiServer::HandleGeneration(const httplib::Request& req, httplib::Respon
   if (has_tools) {
     gen_options.tool_format = options_.tool_call_format;
     gen_options.tool_call_forced = tool_forced;
+    gen_options.parallel_tool_calls = chat->parallel_tool_calls;
   }
   auto generation =
       std::make_shared<Generation>(std::move(gen_options), std::move(choices), &tokenizer);

@@ -54,6 +54,32 @@ std::optional<json> ParseJson(std::string_view text) {
   return v;
 }
 
+// `text` cut at each `separator` that is not inside a JSON string, parts trimmed.
+std::vector<std::string_view> SplitOutsideStrings(std::string_view text, char separator) {
+  std::vector<std::string_view> parts;
+  bool in_string = false, escaped = false;
+  size_t start = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == separator) {
+      parts.push_back(Trim(text.substr(start, i - start)));
+      start = i + 1;
+    }
+  }
+  parts.push_back(Trim(text.substr(start)));
+  return parts;
+}
+
 // Bytes at the end of `text` that are a proper prefix of `marker`.
 size_t PartialMarker(std::string_view text, std::string_view marker) {
   for (size_t n = std::min(marker.size() - 1, text.size()); n > 0; --n) {
@@ -109,20 +135,10 @@ ParsedToolOutput ParseToolCalls(ToolCallFormat format, std::string_view text, bo
       if (body.substr(0, kPythonTag.size()) == kPythonTag)
         body = TrimLeft(body.substr(kPythonTag.size()));
       if (body.empty() || body.front() != '{') return out;
-      // Calls separated by ';' (Llama 3.1 parallel calls); a ';' inside a string breaks the
-      // split, so the whole text is tried first.
-      std::vector<std::string_view> parts;
-      if (ParseJson(body)) {
-        parts.push_back(body);
-      } else {
-        for (size_t start = 0; start <= body.size();) {
-          size_t semi = body.find(';', start);
-          if (semi == std::string_view::npos) semi = body.size();
-          parts.push_back(Trim(body.substr(start, semi - start)));
-          start = semi + 1;
-        }
-      }
+      // Calls separated by ';' (Llama 3.1 parallel calls), split outside strings.
+      std::vector<std::string_view> parts = SplitOutsideStrings(body, ';');
       for (std::string_view p : parts) {
+        if (p.empty()) continue;  // a trailing ';'
         std::optional<json> v = ParseJson(p);
         std::optional<ToolCall> call;
         if (v) call = CallFrom(*v, v->contains("parameters") ? "parameters" : "arguments");
@@ -181,7 +197,8 @@ size_t ContentPrefixLength(ToolCallFormat format, std::string_view text, bool fo
 }
 
 Result<std::shared_ptr<const Grammar>> ToolCallGrammar(ToolCallFormat format, const json& tools,
-                                                       const std::optional<std::string>& only) {
+                                                       const std::optional<std::string>& only,
+                                                       bool parallel) {
   GrammarBuilder b;
   std::vector<int32_t> calls;
   for (size_t i = 0; i < tools.size(); ++i) {
@@ -201,18 +218,24 @@ Result<std::shared_ptr<const Grammar>> ToolCallGrammar(ToolCallFormat format, co
     calls.push_back(b.AddObject({{"name", name_node}, {args_key, *args}}));
   }
   const int32_t call = b.AddAnyOf(std::move(calls));
+  // Several calls are written the way the family's chat template renders them.
+  auto repeat = [&](int32_t item, const char* separator) {
+    return parallel ? b.AddOneOrMore(item, separator) : item;
+  };
   int32_t root = call;
   switch (format) {
     case ToolCallFormat::kHermes:
-      root = b.AddSequence({b.AddText(std::string(kHermesOpen) + "\n"), call,
-                            b.AddText("\n" + std::string(kHermesClose))});
+      root = repeat(b.AddSequence({b.AddText(std::string(kHermesOpen) + "\n"), call,
+                                   b.AddText("\n" + std::string(kHermesClose))}),
+                    "\n");
       break;
     case ToolCallFormat::kLlama3Json:
+      root = repeat(call, "; ");
       break;
     case ToolCallFormat::kMistral:
       // The [TOOL_CALLS] marker is a special token constrained output cannot contain; the
       // parser reads forced output as the list itself.
-      root = b.AddSequence({b.AddText("["), call, b.AddText("]")});
+      root = b.AddSequence({b.AddText("["), repeat(call, ", "), b.AddText("]")});
       break;
   }
   return b.Build(root);

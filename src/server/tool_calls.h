@@ -3,7 +3,7 @@
 //   hermes       Qwen 2.5/3, Hermes: <tool_call>{"name": ..., "arguments": {...}}</tool_call>, any
 //                number of them; text before the first call is content.
 //   llama3_json  Llama 3.x: the whole answer is {"name": ..., "parameters": {...}} (optionally
-//                after <|python_tag|>; several separated by ';').
+//                after <|python_tag|>; several separated by ';' outside strings).
 //   mistral      [TOOL_CALLS][{"name": ..., "arguments": {...}}, ...].
 // The family comes from the chat template (DetectToolCallFormat) unless --tool-call-parser
 // names one. Output that looks like a call but does not parse stays content, as vLLM does: the
@@ -47,10 +47,13 @@ ParsedToolOutput ParseToolCalls(ToolCallFormat format, std::string_view text, bo
 // come before anything that could still turn out to start a call.
 size_t ContentPrefixLength(ToolCallFormat format, std::string_view text, bool forced);
 
-// The grammar of one call to a function of `tools` (OpenAI tool objects), or to `only` when
-// set, with arguments valid for the function's parameters schema.
+// The grammar of a forced answer: calls to functions of `tools` (OpenAI tool objects), or to
+// `only` when set, each with arguments valid for the function's parameters schema. With
+// `parallel`, one or more calls in the family's way of writing several (hermes: blocks one per
+// line; llama3_json: separated by "; "; mistral: a longer list), else exactly one.
 Result<std::shared_ptr<const Grammar>> ToolCallGrammar(ToolCallFormat format,
                                                        const nlohmann::ordered_json& tools,
-                                                       const std::optional<std::string>& only);
+                                                       const std::optional<std::string>& only,
+                                                       bool parallel);
 
 }  // namespace ts::server

@@ -101,6 +101,55 @@ TEST(SchemaCompiler, EnumsPatternsAndFormats) {
   EXPECT_EQ(Feed(*u, R"("123e4567-e89b-12d3-a456-426614174000")"), Verdict::kComplete);
 }
 
+TEST(SchemaCompiler, StringLengthsCountCharacters) {
+  auto g = Compile(R"({"type": "string", "minLength": 2, "maxLength": 4})");
+  EXPECT_EQ(Feed(*g, R"("ab")"), Verdict::kComplete);
+  EXPECT_EQ(Feed(*g, R"("abcd")"), Verdict::kComplete);
+  EXPECT_EQ(Feed(*g, R"("a")"), Verdict::kRejected);
+  EXPECT_EQ(Feed(*g, R"("")"), Verdict::kRejected);
+  EXPECT_EQ(Feed(*g, R"("abcde)"), Verdict::kRejected);  // the fifth character
+  EXPECT_EQ(Feed(*g, R"("abcd)"), Verdict::kPrefix);
+  // A multi-byte character and an escape are one character each.
+  EXPECT_EQ(Feed(*g, "\"\xC3\xA9\xF0\x9F\x98\x80\xE2\x82\xAC\\n\""), Verdict::kComplete);
+  EXPECT_EQ(Feed(*g, "\"\xC3\xA9\\u0041\\\"\\\\\""), Verdict::kComplete);
+  EXPECT_EQ(Feed(*g, "\"\xC3\xA9\\u0041\\\"\\\\x"), Verdict::kRejected);
+  auto exact = Compile(R"({"type": "string", "minLength": 3, "maxLength": 3})");
+  EXPECT_EQ(Feed(*exact, R"("abc")"), Verdict::kComplete);
+  EXPECT_EQ(Feed(*exact, R"("ab")"), Verdict::kRejected);
+  auto empty = Compile(R"({"type": "string", "maxLength": 0})");
+  EXPECT_EQ(Feed(*empty, R"("")"), Verdict::kComplete);
+  EXPECT_EQ(Feed(*empty, R"("a)"), Verdict::kRejected);
+  // Only a lower bound: the count saturates, so a long string keeps a bounded state.
+  auto at_least = Compile(R"({"type": "string", "minLength": 3})");
+  EXPECT_EQ(Feed(*at_least, R"("ab")"), Verdict::kRejected);
+  EXPECT_EQ(Feed(*at_least, "\"" + std::string(5000, 'x') + "\""), Verdict::kComplete);
+  // Type inferred from the keyword; integral floats accepted.
+  auto inferred = Compile(R"({"maxLength": 2.0})");
+  EXPECT_EQ(Feed(*inferred, R"("ab")"), Verdict::kComplete);
+  EXPECT_EQ(Feed(*inferred, R"("abc")"), Verdict::kRejected);
+  EXPECT_EQ(Feed(*inferred, "12"), Verdict::kRejected);
+  // With a pattern or a format, the DFA itself counts.
+  auto pattern = Compile(R"({"type": "string", "pattern": "^[a-z]+$", "minLength": 2,
+      "maxLength": 3})");
+  EXPECT_EQ(Feed(*pattern, R"("ab")"), Verdict::kComplete);
+  EXPECT_EQ(Feed(*pattern, R"("abc")"), Verdict::kComplete);
+  EXPECT_EQ(Feed(*pattern, R"("a")"), Verdict::kRejected);
+  EXPECT_EQ(Feed(*pattern, R"("abcd")"), Verdict::kRejected);
+  EXPECT_EQ(Feed(*pattern, R"("aB")"), Verdict::kRejected);
+  auto unanchored = Compile(R"({"type": "string", "pattern": "x", "maxLength": 3})");
+  EXPECT_EQ(Feed(*unanchored, R"("axb")"), Verdict::kComplete);
+  EXPECT_EQ(Feed(*unanchored, R"("abc)"), Verdict::kRejected);  // no room left for the x
+  // Enum strings outside the bounds are not generated; other types are.
+  auto e = Compile(R"({"enum": ["a", "abc", "abcdef", 7], "minLength": 2, "maxLength": 4})");
+  EXPECT_EQ(Feed(*e, R"("abc")"), Verdict::kComplete);
+  EXPECT_EQ(Feed(*e, R"("a")"), Verdict::kRejected);
+  EXPECT_EQ(Feed(*e, R"("abcdef")"), Verdict::kRejected);
+  EXPECT_EQ(Feed(*e, "7"), Verdict::kComplete);
+  // The largest bound compiles at once and a free string of that length is accepted.
+  auto big = Compile(R"({"type": "string", "minLength": 100000, "maxLength": 100000})");
+  EXPECT_EQ(Feed(*big, "\"" + std::string(100000, 'y') + "\""), Verdict::kComplete);
+}
+
 TEST(SchemaCompiler, RefsAndRecursion) {
   auto g = Compile(R"({"type": "object", "properties": {"next": {"anyOf": [{"$ref": "#"},
       {"type": "null"}]}}, "required": ["next"]})");
@@ -110,7 +159,18 @@ TEST(SchemaCompiler, RefsAndRecursion) {
 
 TEST(SchemaCompiler, UnsupportedFeaturesAreNamed) {
   for (const auto& [schema, word] : std::vector<std::pair<std::string, std::string>>{
-           {R"({"type": "string", "minLength": 3})", "minLength"},
+           {R"({"type": "string", "minLength": 3, "maxLength": 2})",
+            "maxLength 2 is below minLength 3"},
+           {R"({"type": "string", "maxLength": 100001})", "maxLength must be an integer"},
+           {R"({"type": "string", "minLength": -1})", "minLength must be an integer"},
+           {R"({"type": "string", "minLength": 1.5})", "minLength must be an integer"},
+           {R"({"type": "string", "maxLength": "3"})", "maxLength must be an integer"},
+           {R"({"enum": ["a"], "minLength": 2})", "enum/const with no value"},
+           {R"({"type": "string", "pattern": "^a{1,3}$", "minLength": 4})",
+            "minLength/maxLength leave no string"},
+           {R"({"type": "string", "pattern": "^[a-z]*$", "minLength": 10, "maxLength": 5000})",
+            "automaton states"},
+           {R"({"type": "string", "minLength": 3, "allOf": []})", "allOf"},
            {R"({"allOf": [{"type": "string"}]})", "allOf"},
            {R"({"not": {"type": "string"}})", "not"},
            {R"({"type": "string", "format": "email"})", "email"},

@@ -115,8 +115,14 @@ class SchemaValidator {
     }
     if (v.is_string()) {
       const std::string str = v.get<std::string>();
-      if (s.contains("pattern") &&
-          !Search(s["pattern"].get<std::string>(), str)) {
+      // Lengths in code points, as the spec counts them.
+      size_t length = 0;
+      for (char c : str) length += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
+      if (s.contains("minLength") && length < s["minLength"].get<size_t>())
+        return at + ": shorter than minLength";
+      if (s.contains("maxLength") && length > s["maxLength"].get<size_t>())
+        return at + ": longer than maxLength";
+      if (s.contains("pattern") && !Search(s["pattern"].get<std::string>(), str)) {
         return at + ": does not match the pattern";
       }
       if (s.contains("format")) {

@@ -5,9 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
+#include <random>
 #include <sstream>
 
 #include "engine/grammar.h"
+#include "tests/unit/engine/schema_validator.h"
 
 namespace ts::server {
 namespace {
@@ -113,7 +116,7 @@ TEST(ToolCalls, ForcedGrammarsAcceptOnlyWellFormedCalls) {
       {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object",
        "properties": {"city": {"type": "string"}}, "required": ["city"]}}},
       {"type": "function", "function": {"name": "now"}}])");
-  auto hermes = ToolCallGrammar(ToolCallFormat::kHermes, tools, std::nullopt);
+  auto hermes = ToolCallGrammar(ToolCallFormat::kHermes, tools, std::nullopt, /*parallel=*/false);
   ASSERT_TRUE(hermes.ok());
   EXPECT_TRUE(Accepts(**hermes,
                       "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": "
@@ -122,15 +125,145 @@ TEST(ToolCalls, ForcedGrammarsAcceptOnlyWellFormedCalls) {
   EXPECT_FALSE(Accepts(**hermes, "<tool_call>\n{\"name\": \"other\""));
   EXPECT_FALSE(Accepts(
       **hermes, "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {}}\n</tool_call>"));
-  auto named = ToolCallGrammar(ToolCallFormat::kLlama3Json, tools, "now");
+  auto named = ToolCallGrammar(ToolCallFormat::kLlama3Json, tools, "now", /*parallel=*/false);
   ASSERT_TRUE(named.ok());
   EXPECT_TRUE(Accepts(**named, "{\"name\": \"now\", \"parameters\": {}}"));
   EXPECT_FALSE(Accepts(**named, "{\"name\": \"get_weather\""));
   auto bad = ToolCallGrammar(ToolCallFormat::kHermes, json::parse(R"([{"type": "function",
-      "function": {"name": "f", "parameters": {"type": "string", "minLength": 1}}}])"),
-                             std::nullopt);
+      "function": {"name": "f", "parameters": {"type": "string", "not": {}}}}])"),
+                             std::nullopt, /*parallel=*/true);
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("minLength"), std::string::npos);
+  EXPECT_NE(bad.status().message().find("\"not\""), std::string::npos);
+}
+
+const char* kTwoTools = R"([
+    {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object",
+     "properties": {"city": {"type": "string", "maxLength": 12},
+     "days": {"type": "integer", "minimum": 1, "maximum": 7}}, "required": ["city"]}}},
+    {"type": "function", "function": {"name": "now"}}])";
+
+std::string HermesBlock(const std::string& call) {
+  return "<tool_call>\n" + call + "\n</tool_call>";
+}
+
+TEST(ToolCalls, RequiredAllowsSeveralCallsUnlessParallelIsOff) {
+  const json tools = json::parse(kTwoTools);
+  const std::string weather = R"({"name": "get_weather", "arguments": {"city": "Oslo"}})";
+  const std::string now = R"({"name": "now", "arguments": {}})";
+  // Hermes / Qwen3: blocks one per line, as the chat template renders them.
+  auto many = ToolCallGrammar(ToolCallFormat::kHermes, tools, std::nullopt, /*parallel=*/true);
+  auto one = ToolCallGrammar(ToolCallFormat::kHermes, tools, std::nullopt, /*parallel=*/false);
+  ASSERT_TRUE(many.ok() && one.ok());
+  const std::string two = HermesBlock(weather) + "\n" + HermesBlock(now);
+  EXPECT_TRUE(Accepts(**many, HermesBlock(weather)));
+  EXPECT_TRUE(Accepts(**many, two));
+  EXPECT_TRUE(Accepts(**many, two + "\n" + HermesBlock(weather)));
+  EXPECT_FALSE(Accepts(**many, HermesBlock(weather) + HermesBlock(now)));  // no separator
+  EXPECT_FALSE(Accepts(**many, HermesBlock(weather) + "\n"));              // a call must follow
+  EXPECT_FALSE(Accepts(**many, HermesBlock(weather) + "\nThe weather"));
+  EXPECT_FALSE(Accepts(**many, ""));
+  EXPECT_TRUE(Accepts(**one, HermesBlock(weather)));
+  EXPECT_FALSE(Accepts(**one, two));
+  ParsedToolOutput parsed = ParseToolCalls(ToolCallFormat::kHermes, two, /*forced=*/true);
+  ASSERT_EQ(parsed.calls.size(), 2u);
+  EXPECT_EQ(parsed.calls[1].name, "now");
+  // Many calls: the recognizer's depth stays constant (kMaxDepth would stop a growing stack).
+  std::string forty = HermesBlock(now);
+  for (int i = 1; i < 40; ++i) {
+    forty += '\n';
+    forty += HermesBlock(i % 2 ? weather : now);
+  }
+  EXPECT_TRUE(Accepts(**many, forty));
+  EXPECT_EQ(ParseToolCalls(ToolCallFormat::kHermes, forty, /*forced=*/true).calls.size(), 40u);
+
+  // Llama 3: calls separated by "; " (a ';' inside an argument string is not a separator).
+  auto llama = ToolCallGrammar(ToolCallFormat::kLlama3Json, tools, std::nullopt, true);
+  auto llama_one = ToolCallGrammar(ToolCallFormat::kLlama3Json, tools, std::nullopt, false);
+  ASSERT_TRUE(llama.ok() && llama_one.ok());
+  const std::string llama_two =
+      R"({"name": "get_weather", "parameters": {"city": "a;b"}}; {"name": "now", "parameters": {}})";
+  EXPECT_TRUE(Accepts(**llama, llama_two));
+  EXPECT_FALSE(Accepts(**llama_one, llama_two));
+  parsed = ParseToolCalls(ToolCallFormat::kLlama3Json, llama_two, /*forced=*/true);
+  ASSERT_EQ(parsed.calls.size(), 2u);
+  EXPECT_EQ(parsed.calls[0].arguments, R"({"city":"a;b"})");
+  EXPECT_EQ(parsed.calls[1].name, "now");
+
+  // Mistral: a longer list; never an empty one.
+  auto mistral = ToolCallGrammar(ToolCallFormat::kMistral, tools, std::nullopt, true);
+  auto mistral_one = ToolCallGrammar(ToolCallFormat::kMistral, tools, std::nullopt, false);
+  ASSERT_TRUE(mistral.ok() && mistral_one.ok());
+  const std::string list = "[" + weather + ", " + now + "]";
+  EXPECT_TRUE(Accepts(**mistral, list));
+  EXPECT_TRUE(Accepts(**mistral, "[" + now + "]"));
+  EXPECT_FALSE(Accepts(**mistral, "[]"));
+  EXPECT_FALSE(Accepts(**mistral_one, list));
+  EXPECT_TRUE(Accepts(**mistral_one, "[" + now + "]"));
+  EXPECT_EQ(ParseToolCalls(ToolCallFormat::kMistral, list, /*forced=*/true).calls.size(), 2u);
+}
+
+// Random walks over the bytes each forced grammar allows: every finished walk parses into
+// calls of allowed functions whose arguments validate, one call exactly unless parallel, and
+// parallel walks do produce several.
+TEST(ToolCalls, ForcedOutputsAlwaysParseIntoValidCalls) {
+  const json tools = json::parse(kTwoTools);
+  std::map<std::string, nlohmann::json> schemas;
+  for (const json& t : tools) {
+    schemas[t["function"]["name"].get<std::string>()] =
+        t["function"].contains("parameters")
+            ? nlohmann::json::parse(t["function"]["parameters"].dump())
+            : nlohmann::json::object();
+  }
+  std::mt19937 rng(3);
+  for (ToolCallFormat format :
+       {ToolCallFormat::kHermes, ToolCallFormat::kLlama3Json, ToolCallFormat::kMistral}) {
+    for (bool parallel : {true, false}) {
+      auto g = ToolCallGrammar(format, tools, std::nullopt, parallel);
+      ASSERT_TRUE(g.ok()) << g.status().ToString();
+      size_t most_calls = 0;
+      for (int walk = 0; walk < 60; ++walk) {
+        GrammarRecognizer r(g->get());
+        GrammarRecognizer::State s = r.Start(), next;
+        std::string out;
+        for (int step = 0; step < 4000; ++step) {
+          std::vector<std::pair<uint8_t, GrammarRecognizer::State>> options;
+          for (int c = 0; c < 256; ++c) {
+            r.Step(s, static_cast<uint8_t>(c), &next);
+            if (!next.empty()) options.emplace_back(static_cast<uint8_t>(c), next);
+          }
+          if (options.empty() || (GrammarRecognizer::IsComplete(s) && rng() % 3 == 0)) break;
+          // Structural bytes more often than string contents, so walks end.
+          std::vector<size_t> structural;
+          for (size_t i = 0; i < options.size(); ++i) {
+            if (std::string_view("\"}],:0123456789<\n;[{")
+                    .find(static_cast<char>(options[i].first)) != std::string_view::npos) {
+              structural.push_back(i);
+            }
+          }
+          const size_t pick = !structural.empty() && rng() % 4 != 0
+                                  ? structural[rng() % structural.size()]
+                                  : rng() % options.size();
+          out.push_back(static_cast<char>(options[pick].first));
+          s = r.Compact(options[pick].second);
+        }
+        if (!GrammarRecognizer::IsComplete(s)) continue;
+        ParsedToolOutput p = ParseToolCalls(format, out, /*forced=*/true);
+        ASSERT_FALSE(p.calls.empty()) << out;
+        if (!parallel) {
+          EXPECT_EQ(p.calls.size(), 1u) << out;
+        }
+        most_calls = std::max(most_calls, p.calls.size());
+        for (const ToolCall& call : p.calls) {
+          ASSERT_TRUE(schemas.contains(call.name)) << out;
+          const nlohmann::json args = nlohmann::json::parse(call.arguments);
+          EXPECT_EQ(ts::testing::SchemaValidator(schemas[call.name]).Check(args), "") << out;
+        }
+      }
+      if (parallel) {
+        EXPECT_GT(most_calls, 1u) << static_cast<int>(format);
+      }
+    }
+  }
 }
 
 }  // namespace
