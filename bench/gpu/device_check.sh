@@ -3,7 +3,9 @@
 # binaries built here: the device image has CUDA but not our Debian libraries, so the
 # binaries and their shared libraries travel in .gpu/ (see BENCHMARKS.md, "CUDA").
 #   bench/gpu/device_check.sh tests          kernel, golden and engine-loop tests on the GPU
-#   bench/gpu/device_check.sh bench PRESET   gen-model PRESET (bf16) and bench-engine on cuda
+#   bench/gpu/device_check.sh bench PRESET ARGS...   gen-model PRESET (bf16, or QUANT=q4|q8) and bench-engine
+#                                          on cuda with ARGS (NO_GRAPHS_TOO=1: again without
+#                                          decode graphs)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 export LD_LIBRARY_PATH=$PWD/.gpu/lib:${LD_LIBRARY_PATH:-}
@@ -23,8 +25,14 @@ case "${1:-tests}" in
     preset=${2:-qwen3-8b}
     shift 2
     t0=$(date +%s)
-    build-dev/src/app/tierserve gen-model --preset "$preset" --dtype bf16 --out /tmp/m-$preset >/dev/null
+    build-dev/src/app/tierserve gen-model --preset "$preset" --dtype bf16 ${QUANT:+--quant $QUANT} \
+      --out /tmp/m-$preset >/dev/null
     echo "gen-model $preset: $(( $(date +%s) - t0 )) s"
     build-dev/src/app/tierserve bench-engine --model /tmp/m-$preset --device cuda "$@" 2>&1 | tee "$out/bench-$preset.log"
+    if [ -n "${NO_GRAPHS_TOO:-}" ]; then  # the same without decode graphs, for the ratio
+      echo "-- TS_CUDA_GRAPHS=0"
+      TS_CUDA_GRAPHS=0 build-dev/src/app/tierserve bench-engine --model /tmp/m-$preset --device cuda \
+        "$@" 2>&1 | tee "$out/bench-$preset-nographs.log"
+    fi
     ;;
 esac

@@ -52,26 +52,32 @@ Status Run(const BenchFlags& f) {
     while (std::getline(ss, item, ',')) batches.push_back(std::stoi(item));
   }
   const int32_t max_batch = *std::max_element(batches.begin(), batches.end());
-  const int32_t seq_tokens = std::max(f.prefill_tokens, f.context + f.decode_steps);
-  const int32_t blocks_per_seq = (seq_tokens + f.block_size - 1) / f.block_size;
+  // The prefill run uses blocks [0, prefill_blocks); decode sequence s uses its own
+  // decode_blocks from s * decode_blocks. The runs never overlap in time.
+  const int32_t prefill_blocks = (f.prefill_tokens + f.block_size - 1) / f.block_size;
+  const int32_t decode_blocks = (f.context + f.decode_steps + f.block_size - 1) / f.block_size;
   ASSIGN_OR_RETURN(KvStorage storage,
                    KvStorage::Create(model->MakeKvLayout(f.block_size, KvDtype::kBf16),
-                                     blocks_per_seq * max_batch, model->kv_memory()));
-  // Random KV (bf16 values in [-1, 1)) for the decode runs.
+                                     std::max(prefill_blocks, decode_blocks * max_batch),
+                                     model->kv_memory()));
+  // Random KV (bf16 values in [-1, 1)) for the decode runs: a few random blocks, repeated
+  // through the pool (generating tens of GB of random numbers would take minutes).
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> dist(-1.f, 1.f);
   const size_t elems = storage.layout().block_bytes() / 2;
-  std::vector<uint8_t> block(storage.layout().block_bytes());
-  for (int32_t b = 0; b < storage.num_blocks(); ++b) {
+  std::vector<std::vector<uint8_t>> blocks(8, std::vector<uint8_t>(storage.layout().block_bytes()));
+  for (auto& block : blocks) {
     for (size_t i = 0; i < elems; ++i) {
       uint16_t h = F32ToBf16(dist(rng));
       std::memcpy(block.data() + 2 * i, &h, 2);
     }
-    storage.CopyBlockIn(b, block);
   }
-  auto blocks_of = [&](int32_t seq) {
-    std::vector<int32_t> ids(static_cast<size_t>(blocks_per_seq));
-    std::iota(ids.begin(), ids.end(), seq * blocks_per_seq);
+  for (int32_t b = 0; b < storage.num_blocks(); ++b) {
+    storage.CopyBlockIn(b, blocks[static_cast<size_t>(b) % blocks.size()]);
+  }
+  auto blocks_of = [&](int32_t first, int32_t count) {
+    std::vector<int32_t> ids(static_cast<size_t>(count));
+    std::iota(ids.begin(), ids.end(), first);
     return ids;
   };
   std::vector<int32_t> prompt(static_cast<size_t>(f.prefill_tokens));
@@ -89,8 +95,8 @@ Status Run(const BenchFlags& f) {
     auto t0 = Clock::now();
     for (int32_t done = 0; done < f.prefill_tokens;) {
       const int32_t n = std::min(f.prefill_chunk, f.prefill_tokens - done);
-      step.Reset(f.block_size, blocks_per_seq);
-      std::vector<int32_t> ids = blocks_of(0);
+      step.Reset(f.block_size, prefill_blocks);
+      std::vector<int32_t> ids = blocks_of(0, prefill_blocks);
       step.AddSequence(std::span(prompt).subspan(static_cast<size_t>(done), static_cast<size_t>(n)),
                        done, ids, done + n == f.prefill_tokens);
       RETURN_IF_ERROR(model->Forward(step.batch(), storage.view(), logits.data(), pool));
@@ -102,12 +108,12 @@ Status Run(const BenchFlags& f) {
 
   for (int32_t batch : batches) {
     std::vector<std::vector<int32_t>> ids;
-    for (int32_t s = 0; s < batch; ++s) ids.push_back(blocks_of(s));
+    for (int32_t s = 0; s < batch; ++s) ids.push_back(blocks_of(s * decode_blocks, decode_blocks));
     double best_rate = 0;
     for (int r = 0; r < f.repeats; ++r) {
       auto t0 = Clock::now();
       for (int32_t i = 0; i < f.decode_steps; ++i) {
-        step.Reset(f.block_size, blocks_per_seq);
+        step.Reset(f.block_size, decode_blocks);
         for (int32_t s = 0; s < batch; ++s) {
           const int32_t token = static_cast<int32_t>(rng() % static_cast<uint32_t>(c.vocab_size));
           step.AddSequence(std::span(&token, 1), f.context + i, ids[static_cast<size_t>(s)], true);

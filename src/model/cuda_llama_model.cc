@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <iterator>
 
@@ -15,6 +16,7 @@ using cuda::bf16;
 
 // Bytes of bf16 weights dequantized at a time for large-batch quantized products.
 constexpr size_t kDequantSlabBytes = 64u << 20;
+constexpr size_t kCublasWorkspaceBytes = 32u << 20;
 // Device memory kept free of the KV pool for cuBLAS workspaces and the CUDA runtime.
 constexpr int64_t kRuntimeReserveBytes = 512ll << 20;
 
@@ -171,6 +173,9 @@ Result<std::unique_ptr<CudaLlamaModel>> CudaLlamaModel::Load(const std::string& 
   CUBLAS_RETURN_IF_ERROR(cublasCreate(&m->cublas_));
   CUBLAS_RETURN_IF_ERROR(cublasSetStream(m->cublas_, m->stream_));
   CUDA_RETURN_IF_ERROR(cudaDeviceGetAttribute(&m->num_sms_, cudaDevAttrMultiProcessorCount, 0));
+  // TS_CUDA_GRAPHS=0 runs decode steps without graphs (to measure what they save).
+  const char* graphs = std::getenv("TS_CUDA_GRAPHS");
+  m->graphs_enabled_ = graphs == nullptr || std::string(graphs) != "0";
   if (Status s = m->Upload(folder); !s.ok()) {
     return s.WithContext("loading " + model_dir + " onto the GPU");
   }
@@ -201,11 +206,22 @@ Status CudaLlamaModel::Upload(const ModelFolder& folder) {
     ASSIGN_OR_RETURN(l.down, UploadLinear({&lw.down}));
     layers_.push_back(std::move(l));
   }
+  has_quantized_ = embed_->quantized || lm_head_.parts[0]->quantized;
+  for (const Layer& l : layers_) {
+    for (const Linear* lin : {&l.qkv, &l.o, &l.gate_up, &l.down}) {
+      for (const auto& part : lin->parts) has_quantized_ |= part->quantized;
+    }
+  }
+  // cuBLAS must not allocate while a graph is being captured: give it its workspace now.
+  ASSIGN_OR_RETURN(cublas_workspace_, CudaBuffer::Allocate(kCublasWorkspaceBytes));
+  CUBLAS_RETURN_IF_ERROR(
+      cublasSetWorkspace(cublas_, cublas_workspace_.get(), cublas_workspace_.bytes()));
   return Status::Ok();
 }
 
 CudaLlamaModel::~CudaLlamaModel() {
   if (stream_ != nullptr) cudaStreamSynchronize(stream_);
+  ClearGraphs();
   if (host_meta_ != nullptr) cudaFreeHost(host_meta_);
   if (cublas_ != nullptr) cublasDestroy(cublas_);
   if (stream_ != nullptr) cudaStreamDestroy(stream_);
@@ -214,6 +230,7 @@ CudaLlamaModel::~CudaLlamaModel() {
 Status CudaLlamaModel::EnsureBuffer(CudaBuffer& b, size_t bytes) {
   if (b.bytes() >= bytes) return Status::Ok();
   CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_));  // the old buffer may be in use
+  ClearGraphs();                                          // they point at the old buffers
   b = CudaBuffer();
   ASSIGN_OR_RETURN(b, CudaBuffer::Allocate(bytes));
   return Status::Ok();
@@ -235,6 +252,7 @@ Status CudaLlamaModel::EnsureActivations(int64_t tokens) {
   RETURN_IF_ERROR(EnsureBuffer(gate_up_, T * 2 * I * 4));
   RETURN_IF_ERROR(EnsureBuffer(act_, T * I * 2));
   RETURN_IF_ERROR(EnsureBuffer(logits_, T * static_cast<size_t>(c.vocab_size) * 4));
+  if (has_quantized_) RETURN_IF_ERROR(EnsureBuffer(dequant_slab_, kDequantSlabBytes));
   capacity_ = tokens;
   return Status::Ok();
 }
@@ -252,7 +270,9 @@ Status CudaLlamaModel::MatMul(const Linear& l, const bf16* x, int64_t T, float* 
   };
   for (const auto& part : l.parts) {
     const Matrix& m = *part;
-    if (!m.quantized) {
+    if (!m.quantized && T <= cuda::kMaxGemvTokens && m.cols % 8 == 0) {
+      cuda::DenseGemv(x, T, m.data.get<bf16>(), m.rows, m.cols, y + col, l.out_dim, stream_);
+    } else if (!m.quantized) {
       RETURN_IF_ERROR(gemm(m.data.get<bf16>(), m.rows, m.cols, y + col));
     } else if (T <= cuda::kMaxGemvTokens) {
       cuda::QuantGemv(x, T, m.quant(), y + col, l.out_dim, stream_);
@@ -294,16 +314,38 @@ Result<int64_t> CudaLlamaModel::KvBudgetBytes(double memory_fraction, int32_t ma
   return budget;
 }
 
-Status CudaLlamaModel::Forward(const StepBatch& b, const KvPoolView& kv, float* logits,
-                               ThreadPool& /*pool*/) {
+Status CudaLlamaModel::PackBatch(const StepBatch& b, const KvPoolView& kv, DeviceBatch& d) {
   const ModelConfig& c = config_;
   const int64_t T = b.num_tokens(), S = b.num_seqs();
-  const int64_t R = static_cast<int64_t>(b.logit_rows.size());
-  if (T == 0) return Status::Ok();
-  const int64_t H = c.hidden_size, I = c.intermediate_size;
-  RETURN_IF_ERROR(EnsureActivations(T));
-
-  // The batch's arrays, packed: int64 slots first (aligned), then the int32 arrays.
+  // A fixed layout for capacity_ tokens, so that captured graphs find the arrays where they
+  // were: int64 slots, six int32 arrays, then the block table with its row stride rounded up
+  // to a power of two.
+  int32_t stride = 8;
+  while (stride < b.max_blocks_per_seq) stride *= 2;
+  const size_t C = static_cast<size_t>(capacity_);
+  const size_t table_at = 8 * C + 4 * (6 * C + 1);
+  const size_t needed = table_at + 4 * C * static_cast<size_t>(stride);
+  if (host_meta_bytes_ < needed) {
+    CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_));
+    if (host_meta_ != nullptr) CUDA_RETURN_IF_ERROR(cudaFreeHost(host_meta_));
+    host_meta_ = nullptr;
+    host_meta_bytes_ = 0;
+    CUDA_RETURN_IF_ERROR(cudaMallocHost(&host_meta_, needed));
+    host_meta_bytes_ = needed;
+    RETURN_IF_ERROR(EnsureBuffer(meta_, needed));
+    ClearGraphs();
+  }
+  auto* host = static_cast<uint8_t*>(host_meta_);
+  const uint8_t* dev = meta_.get<uint8_t>();
+  std::memcpy(host, b.slot.data(), 8 * static_cast<size_t>(T));
+  d.slot = reinterpret_cast<const int64_t*>(dev);
+  size_t at = 8 * C;
+  auto put = [&](std::span<const int32_t> a, size_t slots) {
+    std::memcpy(host + at, a.data(), 4 * a.size());
+    const auto* p = reinterpret_cast<const int32_t*>(dev + at);
+    at += 4 * slots;
+    return p;
+  };
   std::vector<int32_t> token_seq(static_cast<size_t>(T));
   int32_t max_context = 0;
   for (int64_t s = 0; s < S; ++s) {
@@ -311,69 +353,59 @@ Status CudaLlamaModel::Forward(const StepBatch& b, const KvPoolView& kv, float* 
               static_cast<int32_t>(s));
     max_context = std::max(max_context, b.context_len[s]);
   }
-  const std::span<const int32_t> arrays[] = {
-      b.tokens, b.positions, b.query_start, b.context_len, b.block_table, token_seq, b.logit_rows};
-  size_t words = 0;
-  for (const auto& a : arrays) words += a.size();
-  const size_t meta_bytes = 8 * static_cast<size_t>(T) + 4 * words;
-  if (host_meta_bytes_ < meta_bytes) {
-    if (host_meta_ != nullptr) CUDA_RETURN_IF_ERROR(cudaFreeHost(host_meta_));
-    host_meta_ = nullptr;
-    CUDA_RETURN_IF_ERROR(cudaMallocHost(&host_meta_, meta_bytes * 2));
-    host_meta_bytes_ = meta_bytes * 2;
+  d.tokens = put(b.tokens, C);
+  d.positions = put(b.positions, C);
+  d.attn.query_start = put(b.query_start, C + 1);
+  d.attn.context_len = put(b.context_len, C);
+  d.attn.token_seq = put(token_seq, C);
+  d.logit_rows = put(b.logit_rows, C);
+  for (int64_t s = 0; s < S; ++s) {
+    std::memcpy(host + table_at + 4 * static_cast<size_t>(s * stride),
+                b.block_table.data() + s * b.max_blocks_per_seq, 4 * b.max_blocks_per_seq);
   }
-  RETURN_IF_ERROR(EnsureBuffer(meta_, host_meta_bytes_));
-  std::memcpy(host_meta_, b.slot.data(), 8 * static_cast<size_t>(T));
-  const int32_t* device_arrays[std::size(arrays)];
-  {
-    size_t at = 8 * static_cast<size_t>(T);
-    for (size_t i = 0; i < std::size(arrays); ++i) {
-      std::memcpy(static_cast<uint8_t*>(host_meta_) + at, arrays[i].data(), 4 * arrays[i].size());
-      device_arrays[i] = reinterpret_cast<const int32_t*>(meta_.get<uint8_t>() + at);
-      at += 4 * arrays[i].size();
-    }
-  }
-  CUDA_RETURN_IF_ERROR(
-      cudaMemcpyAsync(meta_.get(), host_meta_, meta_bytes, cudaMemcpyHostToDevice, stream_));
-  const int32_t* d_tokens = device_arrays[0];
-  const int32_t* d_positions = device_arrays[1];
-  const int64_t* d_slot = meta_.get<int64_t>();
+  d.attn.block_table = reinterpret_cast<const int32_t*>(dev + table_at);
+  d.attn.max_blocks_per_seq = stride;
+  CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(meta_.get(), host_meta_,
+                                       table_at + 4 * static_cast<size_t>(S * stride),
+                                       cudaMemcpyHostToDevice, stream_));
 
-  cuda::AttentionArgs attn;
-  attn.kv_dtype = kv.layout.dtype;
-  attn.block_size = kv.layout.block_size;
-  attn.num_heads = c.num_heads;
-  attn.num_kv_heads = c.num_kv_heads;
-  attn.head_dim = c.head_dim;
-  attn.scale = 1.f / std::sqrt(static_cast<float>(c.head_dim));
-  attn.query_start = device_arrays[2];
-  attn.context_len = device_arrays[3];
-  attn.block_table = device_arrays[4];
-  attn.max_blocks_per_seq = b.max_blocks_per_seq;
-  attn.token_seq = device_arrays[5];
-  attn.num_tokens = T;
-  attn.max_context = max_context;
-  const int64_t scratch_floats = cuda::AttentionScratchFloats(attn, num_sms_);
+  d.num_tokens = T;
+  d.num_logits = static_cast<int64_t>(b.logit_rows.size());
+  d.attn.kv_dtype = kv.layout.dtype;
+  d.attn.block_size = kv.layout.block_size;
+  d.attn.num_heads = c.num_heads;
+  d.attn.num_kv_heads = c.num_kv_heads;
+  d.attn.head_dim = c.head_dim;
+  d.attn.scale = 1.f / std::sqrt(static_cast<float>(c.head_dim));
+  d.attn.num_tokens = T;
+  d.attn.max_context = max_context;
+  const int64_t scratch_floats = cuda::AttentionScratchFloats(d.attn, num_sms_);
   RETURN_IF_ERROR(EnsureBuffer(attention_scratch_, static_cast<size_t>(scratch_floats) * 4));
+  d.num_splits = cuda::AttentionSplits(d.attn, num_sms_);
 
-  cuda::QkvArgs qkv;
-  qkv.num_heads = c.num_heads;
-  qkv.num_kv_heads = c.num_kv_heads;
-  qkv.head_dim = c.head_dim;
-  qkv.block_size = kv.layout.block_size;
-  qkv.kv_dtype = kv.layout.dtype;
-  qkv.eps = c.rms_norm_eps;
-  qkv.inv_freq = inv_freq_.get<float>();
-  qkv.positions = d_positions;
-  qkv.slot = d_slot;
+  d.qkv.num_heads = c.num_heads;
+  d.qkv.num_kv_heads = c.num_kv_heads;
+  d.qkv.head_dim = c.head_dim;
+  d.qkv.block_size = kv.layout.block_size;
+  d.qkv.kv_dtype = kv.layout.dtype;
+  d.qkv.eps = c.rms_norm_eps;
+  d.qkv.inv_freq = inv_freq_.get<float>();
+  d.qkv.positions = d.positions;
+  d.qkv.slot = d.slot;
+  return Status::Ok();
+}
 
+Status CudaLlamaModel::RunLayers(DeviceBatch& d, const KvPoolView& kv) {
+  const ModelConfig& c = config_;
+  const int64_t T = d.num_tokens, R = d.num_logits;
+  const int64_t H = c.hidden_size, I = c.intermediate_size;
   float* hidden = hidden_.get<float>();
   float* proj = proj_.get<float>();
   bf16* normed = normed_.get<bf16>();
   if (embed_->quantized) {
-    cuda::EmbedQuant(embed_->quant(), d_tokens, T, hidden, stream_);
+    cuda::EmbedQuant(embed_->quant(), d.tokens, T, hidden, stream_);
   } else {
-    cuda::EmbedBf16(embed_->data.get<bf16>(), H, d_tokens, T, hidden, stream_);
+    cuda::EmbedBf16(embed_->data.get<bf16>(), H, d.tokens, T, hidden, stream_);
   }
   const float* pending = nullptr;  // the residual branch not yet added to hidden
   for (int32_t layer = 0; layer < c.num_layers; ++layer) {
@@ -381,14 +413,14 @@ Status CudaLlamaModel::Forward(const StepBatch& b, const KvPoolView& kv, float* 
     cuda::AddRmsNorm(hidden, pending, w.input_norm.get<float>(), nullptr, T, H, c.rms_norm_eps,
                      normed, stream_);
     RETURN_IF_ERROR(MatMul(w.qkv, normed, T, qkv_.get<float>(), /*skip_bias=*/true));
-    qkv.bias = w.qkv.bias.get<float>();
-    qkv.q_norm = c.qk_norm ? w.q_norm.get<float>() : nullptr;
-    qkv.k_norm = c.qk_norm ? w.k_norm.get<float>() : nullptr;
-    cuda::QkvRopeWriteKv(qkv_.get<float>(), T, qkv, q_.get<float>(), kv.k[layer], kv.v[layer],
+    d.qkv.bias = w.qkv.bias.get<float>();
+    d.qkv.q_norm = c.qk_norm ? w.q_norm.get<float>() : nullptr;
+    d.qkv.k_norm = c.qk_norm ? w.k_norm.get<float>() : nullptr;
+    cuda::QkvRopeWriteKv(qkv_.get<float>(), T, d.qkv, q_.get<float>(), kv.k[layer], kv.v[layer],
                          stream_);
-    attn.k_pool = kv.k[layer];
-    attn.v_pool = kv.v[layer];
-    cuda::PagedAttention(q_.get<float>(), attn, attention_scratch_.get<float>(), num_sms_,
+    d.attn.k_pool = kv.k[layer];
+    d.attn.v_pool = kv.v[layer];
+    cuda::PagedAttention(q_.get<float>(), d.attn, attention_scratch_.get<float>(), num_sms_,
                          attn_.get<bf16>(), stream_);
     RETURN_IF_ERROR(MatMul(w.o, attn_.get<bf16>(), T, proj));
     cuda::AddRmsNorm(hidden, proj, w.post_attn_norm.get<float>(), nullptr, T, H, c.rms_norm_eps,
@@ -400,12 +432,53 @@ Status CudaLlamaModel::Forward(const StepBatch& b, const KvPoolView& kv, float* 
   }
   if (pending != nullptr) cuda::AddInPlace(hidden, pending, T * H, stream_);
   if (R > 0) {
-    cuda::AddRmsNorm(hidden, nullptr, final_norm_.get<float>(), device_arrays[6], R, H,
-                     c.rms_norm_eps, normed, stream_);
+    cuda::AddRmsNorm(hidden, nullptr, final_norm_.get<float>(), d.logit_rows, R, H, c.rms_norm_eps,
+                     normed, stream_);
     RETURN_IF_ERROR(MatMul(lm_head_, normed, R, logits_.get<float>()));
-    CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(logits, logits_.get(),
-                                         static_cast<size_t>(R * c.vocab_size) * 4,
-                                         cudaMemcpyDeviceToHost, stream_));
+  }
+  return Status::Ok();
+}
+
+void CudaLlamaModel::ClearGraphs() {
+  for (auto& [key, exec] : graphs_) cudaGraphExecDestroy(exec);
+  graphs_.clear();
+}
+
+Status CudaLlamaModel::Forward(const StepBatch& b, const KvPoolView& kv, float* logits,
+                               ThreadPool& /*pool*/) {
+  const int64_t T = b.num_tokens();
+  if (T == 0) return Status::Ok();
+  RETURN_IF_ERROR(EnsureActivations(T));
+  DeviceBatch d;
+  RETURN_IF_ERROR(PackBatch(b, kv, d));
+  // Decode steps (one token a sequence) replay a graph captured for their shape: hundreds
+  // of launches, and cuBLAS's per-call host work, become one launch.
+  const bool decode = T == b.num_seqs() && T <= kMaxGraphTokens && graphs_enabled_;
+  if (decode) {
+    const GraphKey key{T, d.num_logits, d.attn.max_blocks_per_seq, d.num_splits,
+                       static_cast<int>(kv.layout.dtype), kv.layout.block_size, kv.k[0]};
+    auto it = graphs_.find(key);
+    if (it == graphs_.end()) {
+      cudaGraph_t graph = nullptr;
+      CUDA_RETURN_IF_ERROR(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+      Status s = RunLayers(d, kv);
+      const cudaError_t end = cudaStreamEndCapture(stream_, &graph);
+      RETURN_IF_ERROR(s);
+      CUDA_RETURN_IF_ERROR(end);
+      cudaGraphExec_t exec = nullptr;
+      const cudaError_t inst = cudaGraphInstantiate(&exec, graph, 0);
+      cudaGraphDestroy(graph);
+      CUDA_RETURN_IF_ERROR(inst);
+      it = graphs_.emplace(key, exec).first;
+    }
+    CUDA_RETURN_IF_ERROR(cudaGraphLaunch(it->second, stream_));
+  } else {
+    RETURN_IF_ERROR(RunLayers(d, kv));
+  }
+  if (d.num_logits > 0) {
+    CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(
+        logits, logits_.get(), static_cast<size_t>(d.num_logits * config_.vocab_size) * 4,
+        cudaMemcpyDeviceToHost, stream_));
   }
   CUDA_RETURN_IF_ERROR(cudaGetLastError());
   CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_));

@@ -13,8 +13,10 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "kernels/cuda/cuda_kernels.h"
@@ -60,6 +62,19 @@ class CudaLlamaModel final : public Model {
   Status MatMul(const Linear& l, const cuda::bf16* x, int64_t num_tokens, float* y,
                 bool skip_bias = false);
   Status EnsureActivations(int64_t tokens);
+  // The step's arrays on the device and the kernels' arguments.
+  struct DeviceBatch {
+    int64_t num_tokens = 0, num_logits = 0;
+    int num_splits = 1;  // attention's split count (part of a graph's shape)
+    const int32_t *tokens = nullptr, *positions = nullptr, *logit_rows = nullptr;
+    const int64_t* slot = nullptr;
+    cuda::AttentionArgs attn;
+    cuda::QkvArgs qkv;
+  };
+  Status PackBatch(const StepBatch& batch, const KvPoolView& kv, DeviceBatch& d);
+  // Enqueues the whole forward pass up to the logits in logits_ (capturable).
+  Status RunLayers(DeviceBatch& d, const KvPoolView& kv);
+  void ClearGraphs();
   Status EnsureBuffer(CudaBuffer& b, size_t bytes);
 
   CudaMemory memory_;
@@ -77,10 +92,18 @@ class CudaLlamaModel final : public Model {
   int64_t capacity_ = 0;
   CudaBuffer hidden_, normed_, qkv_, q_, attn_, proj_, gate_up_, act_, logits_;
   CudaBuffer attention_scratch_, dequant_slab_, meta_;
-  size_t dequant_slab_elems_ = 0;
   // Pinned staging for the step's batch arrays (copied to meta_ in one transfer).
   void* host_meta_ = nullptr;
   size_t host_meta_bytes_ = 0;
+  bool has_quantized_ = false;
+  CudaBuffer cublas_workspace_;
+
+  // Decode graphs by shape: tokens, logit rows, block-table stride, attention splits, KV
+  // dtype and block size, and the pool they write.
+  static constexpr int64_t kMaxGraphTokens = 512;
+  using GraphKey = std::tuple<int64_t, int64_t, int32_t, int, int, int32_t, const void*>;
+  std::map<GraphKey, cudaGraphExec_t> graphs_;
+  bool graphs_enabled_ = true;
 };
 
 }  // namespace ts

@@ -1,8 +1,11 @@
-// Paged causal attention. A thread block computes one (token, q head, split): its 4 warps
-// take the split's keys in turn, each keeping an online softmax over its keys with the
-// head's vector spread over the lanes (kPerLane elements each), and the warps merge at the
-// end. With several splits (long contexts, few tokens) each split writes its partial
-// (max, sum, unnormalized output) and a second kernel merges them in split order.
+// Paged causal attention. A thread block computes one (token, group of q heads sharing a KV
+// head, split); K and V rows are read once for the whole group. Its 4 warps take chunks of
+// 32 keys in turn: for QK each lane owns one key (a whole row, no cross-lane reduction per
+// key), the chunk's scores update a per-head online softmax, and for PV each lane owns
+// kPerLane contiguous output elements while the chunk's probabilities are broadcast. The
+// warps merge at the end. With several splits (few blocks, long contexts) each split writes
+// its partial (max, sum, unnormalized output) per head and a second kernel merges them in
+// split order.
 #include <algorithm>
 #include <cmath>
 
@@ -13,18 +16,38 @@ namespace ts::cuda {
 namespace {
 
 constexpr int kWarps = 4;
-constexpr int kSplitKeys = 512;  // keys per split when splitting
+constexpr int kChunk = 32;       // keys per warp step: one per lane
+constexpr int kMinSplitKeys = 128;
 
-struct Partial {  // layout of one split's record in scratch: m, l, then D values
-  static __device__ __forceinline__ float* At(float* scratch, int64_t index, int D) {
-    return scratch + index * (D + 2);
-  }
+template <typename T, int N>
+struct alignas(sizeof(T) * N) Vec {
+  T v[N];
 };
 
+// The lane's kPerLane elements of a row, as floats (zeros past D): one vector load when the
+// row allows it.
 template <typename KvT, int kPerLane>
+__device__ __forceinline__ void LoadLane(const KvT* row, int lane, int D, float (&out)[kPerLane]) {
+  const int d0 = lane * kPerLane;
+  if (D % kPerLane == 0 && d0 + kPerLane <= D) {
+    const Vec<KvT, kPerLane> v = *reinterpret_cast<const Vec<KvT, kPerLane>*>(row + d0);
+#pragma unroll
+    for (int e = 0; e < kPerLane; ++e) out[e] = ToFloat(v.v[e]);
+  } else {
+#pragma unroll
+    for (int e = 0; e < kPerLane; ++e) out[e] = d0 + e < D ? ToFloat(row[d0 + e]) : 0.f;
+  }
+}
+
+__device__ __forceinline__ float WarpMax(float v) {
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+
+template <typename KvT, int kPerLane, int kGroup>
 __global__ void __launch_bounds__(kWarps * 32)
     AttentionKernel(const float* q, AttentionArgs a, int num_splits, float* scratch, bf16* out) {
-  const int h = blockIdx.x, split = blockIdx.z;
+  const int h0 = blockIdx.x * kGroup, split = blockIdx.z;
   const int64_t t = blockIdx.y;
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   const int D = a.head_dim;
@@ -32,83 +55,131 @@ __global__ void __launch_bounds__(kWarps * 32)
   const int n = a.query_start[s + 1] - a.query_start[s];
   const int i = static_cast<int>(t - a.query_start[s]);
   const int visible = a.context_len[s] - n + i + 1;  // keys 0..visible-1
-  const int per_split = num_splits == 1 ? visible : kSplitKeys;
+  // The token's keys in num_splits near-equal parts (each its own, so the partition does not
+  // depend on the rest of the batch).
+  const int per_split = (visible + num_splits - 1) / num_splits;
   const int key_begin = split * per_split;
   const int key_end = min(visible, key_begin + per_split);
-  const int kvh = h / (a.num_heads / a.num_kv_heads);
+  const int kvh = h0 / (a.num_heads / a.num_kv_heads);
   const KvT* k_pool = static_cast<const KvT*>(a.k_pool);
   const KvT* v_pool = static_cast<const KvT*>(a.v_pool);
   const int32_t* blocks = a.block_table + static_cast<int64_t>(s) * a.max_blocks_per_seq;
 
-  // Lane holds elements lane * kPerLane + e (contiguous: coalesced row reads).
-  float qv[kPerLane], acc[kPerLane];
-  const float* qrow = q + (t * a.num_heads + h) * D;
-#pragma unroll
-  for (int e = 0; e < kPerLane; ++e) {
-    const int d = lane * kPerLane + e;
-    qv[e] = d < D ? qrow[d] * a.scale : 0.f;
-    acc[e] = 0.f;
+  __shared__ __align__(16) float q_s[kGroup][kPerLane * 32];
+  for (int x = threadIdx.x; x < kGroup * D; x += blockDim.x) {
+    q_s[x / D][x % D] = q[(t * a.num_heads + h0) * D + x] * a.scale;
   }
-  float m = -INFINITY, l = 0.f;
-  for (int j = key_begin + warp; j < key_end; j += kWarps) {
-    const int64_t row =
-        (static_cast<int64_t>(blocks[j / a.block_size]) * a.num_kv_heads + kvh) * a.block_size +
-        j % a.block_size;
-    const KvT* krow = k_pool + row * D;
-    float dot = 0.f;
+  __syncthreads();
+
+  float acc[kGroup][kPerLane], m[kGroup], l[kGroup];
 #pragma unroll
-    for (int e = 0; e < kPerLane; ++e) {
-      const int d = lane * kPerLane + e;
-      if (d < D) dot += qv[e] * ToFloat(krow[d]);
-    }
-    dot = WarpSum(dot);
-    const float m_new = fmaxf(m, dot);
-    const float correction = __expf(m - m_new), p = __expf(dot - m_new);
-    l = l * correction + p;
-    const KvT* vrow = v_pool + row * D;
+  for (int g = 0; g < kGroup; ++g) {
 #pragma unroll
-    for (int e = 0; e < kPerLane; ++e) {
-      const int d = lane * kPerLane + e;
-      acc[e] = acc[e] * correction + (d < D ? p * ToFloat(vrow[d]) : 0.f);
+    for (int e = 0; e < kPerLane; ++e) acc[g][e] = 0.f;
+    m[g] = -INFINITY;
+    l[g] = 0.f;
+  }
+  for (int c0 = key_begin + warp * kChunk; c0 < key_end; c0 += kWarps * kChunk) {
+    const int j = c0 + lane;
+    const bool valid = j < key_end;
+    int64_t row = 0;
+    float score[kGroup];
+#pragma unroll
+    for (int g = 0; g < kGroup; ++g) score[g] = 0.f;
+    if (valid) {
+      row = (static_cast<int64_t>(blocks[j / a.block_size]) * a.num_kv_heads + kvh) *
+                a.block_size +
+            j % a.block_size;
+      const KvT* krow = k_pool + row * D;
+      constexpr int kStep = 16 / sizeof(KvT);  // elements per 16-byte load
+      if (D % kStep == 0) {
+        for (int d = 0; d < D; d += kStep) {
+          const Vec<KvT, kStep> kv = *reinterpret_cast<const Vec<KvT, kStep>*>(krow + d);
+#pragma unroll
+          for (int g = 0; g < kGroup; ++g) {
+#pragma unroll
+            for (int e = 0; e < kStep; e += 4) {  // q four at a time (one shared load)
+              const float4 qv = *reinterpret_cast<const float4*>(&q_s[g][d + e]);
+              score[g] += qv.x * ToFloat(kv.v[e]) + qv.y * ToFloat(kv.v[e + 1]) +
+                          qv.z * ToFloat(kv.v[e + 2]) + qv.w * ToFloat(kv.v[e + 3]);
+            }
+          }
+        }
+      } else {
+        for (int d = 0; d < D; ++d) {
+          const float kf = ToFloat(krow[d]);
+#pragma unroll
+          for (int g = 0; g < kGroup; ++g) score[g] += q_s[g][d] * kf;
+        }
+      }
     }
-    m = m_new;
+    float p[kGroup];
+#pragma unroll
+    for (int g = 0; g < kGroup; ++g) {
+      const float chunk_max = WarpMax(valid ? score[g] : -INFINITY);
+      const float m_new = fmaxf(m[g], chunk_max);
+      const float correction = __expf(m[g] - m_new);
+      p[g] = valid ? __expf(score[g] - m_new) : 0.f;
+      l[g] = l[g] * correction + WarpSum(p[g]);
+#pragma unroll
+      for (int e = 0; e < kPerLane; ++e) acc[g][e] *= correction;
+      m[g] = m_new;
+    }
+    const int keys = min(kChunk, key_end - c0);
+#pragma unroll 4
+    for (int k = 0; k < keys; ++k) {
+      const int64_t row_k = __shfl_sync(0xffffffffu, row, k);
+      float vf[kPerLane];
+      LoadLane<KvT, kPerLane>(v_pool + row_k * D, lane, D, vf);
+#pragma unroll
+      for (int g = 0; g < kGroup; ++g) {
+        const float pk = __shfl_sync(0xffffffffu, p[g], k);
+#pragma unroll
+        for (int e = 0; e < kPerLane; ++e) acc[g][e] += pk * vf[e];
+      }
+    }
   }
 
-  // Merge the warps.
-  __shared__ float sm_m[kWarps], sm_l[kWarps];
-  __shared__ float sm_acc[kWarps][kPerLane * 32];
-  if (lane == 0) {
-    sm_m[warp] = m;
-    sm_l[warp] = l;
-  }
+  // Merge the warps, head by head.
+  __shared__ float sm_m[kWarps][kGroup], sm_l[kWarps][kGroup];
+  __shared__ float sm_acc[kWarps][kGroup][kPerLane * 32];
 #pragma unroll
-  for (int e = 0; e < kPerLane; ++e) sm_acc[warp][lane * kPerLane + e] = acc[e];
-  __syncthreads();
-  float mx = -INFINITY;
-  for (int w = 0; w < kWarps; ++w) mx = fmaxf(mx, sm_m[w]);
-  float weight[kWarps], total = 0.f;
-  for (int w = 0; w < kWarps; ++w) {
-    weight[w] = sm_m[w] == -INFINITY ? 0.f : __expf(sm_m[w] - mx);
-    total += sm_l[w] * weight[w];
+  for (int g = 0; g < kGroup; ++g) {
+    if (lane == 0) {
+      sm_m[warp][g] = m[g];
+      sm_l[warp][g] = l[g];
+    }
+#pragma unroll
+    for (int e = 0; e < kPerLane; ++e) sm_acc[warp][g][lane * kPerLane + e] = acc[g][e];
   }
-  const int64_t head_index = t * a.num_heads + h;
-  if (num_splits == 1) {
+  __syncthreads();
+  for (int g = 0; g < kGroup; ++g) {
+    float mx = -INFINITY;
+    for (int w = 0; w < kWarps; ++w) mx = fmaxf(mx, sm_m[w][g]);
+    float weight[kWarps], total = 0.f;
+    for (int w = 0; w < kWarps; ++w) {
+      weight[w] = sm_m[w][g] == -INFINITY ? 0.f : __expf(sm_m[w][g] - mx);
+      total += sm_l[w][g] * weight[w];
+    }
+    const int64_t head_index = t * a.num_heads + h0 + g;
+    if (num_splits == 1) {
+      for (int d = threadIdx.x; d < D; d += blockDim.x) {
+        float o = 0.f;
+        for (int w = 0; w < kWarps; ++w) o += sm_acc[w][g][d] * weight[w];
+        out[head_index * D + d] = __float2bfloat16_rn(o / total);
+      }
+      continue;
+    }
+    float* rec = scratch + (head_index * num_splits + split) * (D + 2);
+    if (threadIdx.x == 0) {
+      rec[0] = mx;
+      rec[1] = total;
+    }
     for (int d = threadIdx.x; d < D; d += blockDim.x) {
       float o = 0.f;
-      for (int w = 0; w < kWarps; ++w) o += sm_acc[w][d] * weight[w];
-      out[head_index * D + d] = __float2bfloat16_rn(o / total);
+      for (int w = 0; w < kWarps; ++w) o += sm_acc[w][g][d] * weight[w];
+      rec[2 + d] = o;
     }
-    return;
-  }
-  float* rec = Partial::At(scratch, head_index * num_splits + split, D);
-  if (threadIdx.x == 0) {
-    rec[0] = mx;
-    rec[1] = total;
-  }
-  for (int d = threadIdx.x; d < D; d += blockDim.x) {
-    float o = 0.f;
-    for (int w = 0; w < kWarps; ++w) o += sm_acc[w][d] * weight[w];
-    rec[2 + d] = o;
   }
 }
 
@@ -132,22 +203,51 @@ __global__ void MergeSplitsKernel(const float* scratch, int num_splits, int D, b
   }
 }
 
-// Splits only when the (token, head) pairs alone leave most of the GPU idle.
+// Q heads per thread block: the largest of 8, 4, 2, 1 that divides the GQA ratio.
+int GroupSize(const AttentionArgs& a) {
+  const int ratio = a.num_heads / a.num_kv_heads;
+  for (int g : {8, 4, 2}) {
+    if (ratio % g == 0) return g;
+  }
+  return 1;
+}
+
+// Splits when the (token, head group) blocks alone leave the GPU idle: enough splits for
+// about two blocks per multiprocessor, with at least kMinSplitKeys keys each.
 int NumSplits(const AttentionArgs& a, int num_sms) {
-  const int64_t pairs = a.num_tokens * a.num_heads;
-  if (pairs >= 2ll * num_sms || a.max_context <= kSplitKeys) return 1;
-  return (a.max_context + kSplitKeys - 1) / kSplitKeys;
+  const int64_t blocks = a.num_tokens * (a.num_heads / GroupSize(a));
+  if (blocks >= num_sms) return 1;
+  const int64_t wanted = (2ll * num_sms + blocks - 1) / blocks;
+  const int64_t useful = (a.max_context + kMinSplitKeys - 1) / kMinSplitKeys;
+  return static_cast<int>(std::max<int64_t>(1, std::min(wanted, useful)));
 }
 
 template <typename KvT, int kPerLane>
 void Launch(const float* q, const AttentionArgs& a, int num_splits, float* scratch, bf16* out,
             cudaStream_t stream) {
-  const dim3 grid(static_cast<unsigned>(a.num_heads), static_cast<unsigned>(a.num_tokens),
+  const int group = GroupSize(a);
+  const dim3 grid(static_cast<unsigned>(a.num_heads / group), static_cast<unsigned>(a.num_tokens),
                   static_cast<unsigned>(num_splits));
-  AttentionKernel<KvT, kPerLane><<<grid, kWarps * 32, 0, stream>>>(q, a, num_splits, scratch, out);
+  constexpr unsigned kThreads = kWarps * 32;
+  switch (group) {
+    case 8:
+      AttentionKernel<KvT, kPerLane, 8><<<grid, kThreads, 0, stream>>>(q, a, num_splits, scratch, out);
+      break;
+    case 4:
+      AttentionKernel<KvT, kPerLane, 4><<<grid, kThreads, 0, stream>>>(q, a, num_splits, scratch, out);
+      break;
+    case 2:
+      AttentionKernel<KvT, kPerLane, 2><<<grid, kThreads, 0, stream>>>(q, a, num_splits, scratch, out);
+      break;
+    default:
+      AttentionKernel<KvT, kPerLane, 1><<<grid, kThreads, 0, stream>>>(q, a, num_splits, scratch, out);
+      break;
+  }
 }
 
 }  // namespace
+
+int AttentionSplits(const AttentionArgs& a, int num_sms) { return NumSplits(a, num_sms); }
 
 int64_t AttentionScratchFloats(const AttentionArgs& a, int num_sms) {
   const int splits = NumSplits(a, num_sms);

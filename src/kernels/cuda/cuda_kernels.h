@@ -59,6 +59,8 @@ struct AttentionArgs {
   int32_t max_context = 0;  // the largest context_len (host-known): picks the split
 };
 int64_t AttentionScratchFloats(const AttentionArgs& args, int num_sms);
+// Thread blocks each (token, head) pair's keys are split over (1: no split).
+int AttentionSplits(const AttentionArgs& args, int num_sms);
 void PagedAttention(const float* q, const AttentionArgs& args, float* scratch, int num_sms,
                     bf16* out, cudaStream_t stream);
 // Largest head_dim PagedAttention supports.
@@ -77,6 +79,10 @@ struct QuantMatrix {
 inline constexpr int64_t kMaxGemvTokens = 8;
 void QuantGemv(const bf16* x, int64_t num_tokens, const QuantMatrix& w, float* y, int64_t ldy,
                cudaStream_t stream);
+// The same for a plain bf16 W [rows][cols] (cols a multiple of 8): reads W once, where cuBLAS
+// at one to a few tokens reaches less of the memory bandwidth.
+void DenseGemv(const bf16* x, int64_t num_tokens, const bf16* w, int64_t rows, int64_t cols,
+               float* y, int64_t ldy, cudaStream_t stream);
 // out[n - row_begin][k] = W[n][k] as bf16, for rows [row_begin, row_end).
 void Dequantize(const QuantMatrix& w, int64_t row_begin, int64_t row_end, bf16* out,
                 cudaStream_t stream);

@@ -1,6 +1,7 @@
-// MLX affine-quantized weights on the GPU: a dequantizing GEMV for small batches (the weights
-// are read once, 16 bytes a lane at a time, for up to kMaxGemvTokens tokens), dequantization
-// to bf16 slabs for cuBLAS at larger batches, and embedding rows.
+// Small-batch products and quantized weights on the GPU: a GEMV for up to kMaxGemvTokens
+// tokens that reads the weights once, 16 bytes a lane at a time (MLX q4/q8, dequantized in
+// registers, or plain bf16), dequantization to bf16 slabs for cuBLAS at larger batches, and
+// embedding rows.
 #include "kernels/cuda/cuda_kernels.h"
 #include "kernels/cuda/cuda_util.cuh"
 
@@ -16,34 +17,44 @@ __device__ __forceinline__ int QuantAt(const uint8_t* row, int bits, int64_t j) 
   return (j % 2 == 0) ? (b & 0xF) : (b >> 4);
 }
 
-// One warp per output row. A lane takes 16 bytes of packed weights at a time (16 elements at
-// 8 bits, 32 at 4), which the group size (a multiple of 32) keeps inside one group.
+// One warp per output row. A lane takes 16 bytes of weights at a time (32 elements at 4 bits,
+// 16 at 8, 8 bf16 ones at kBits 16); a quantization group (a multiple of 32) holds each
+// 16-byte piece whole.
 template <int kBits, int kTokens>
 __global__ void __launch_bounds__(kGemvWarps * 32)
-    QuantGemvKernel(const bf16* x, QuantMatrix w, float* y, int64_t ldy) {
+    GemvKernel(const bf16* x, QuantMatrix w, float* y, int64_t ldy) {
   const int lane = threadIdx.x % 32;
   const int64_t n = static_cast<int64_t>(blockIdx.x) * kGemvWarps + threadIdx.x / 32;
   if (n >= w.rows) return;
   constexpr int kPerChunk = 16 * 8 / kBits;
   const int64_t K = w.cols;
-  const int64_t groups = K / w.group_size;
+  const int64_t groups = kBits == 16 ? 0 : K / w.group_size;
   const uint8_t* row = w.q + n * (K * kBits / 8);
-  const float* scales = w.scales + n * groups;
-  const float* biases = w.biases + n * groups;
   float acc[kTokens];
 #pragma unroll
   for (int t = 0; t < kTokens; ++t) acc[t] = 0.f;
+#pragma unroll 4
   for (int64_t k0 = static_cast<int64_t>(lane) * kPerChunk; k0 < K; k0 += 32 * kPerChunk) {
     const uint4 packed = *reinterpret_cast<const uint4*>(row + k0 * kBits / 8);
-    const uint32_t words[4] = {packed.x, packed.y, packed.z, packed.w};
-    const int64_t g = k0 / w.group_size;
-    const float scale = scales[g], bias = biases[g];
     float wv[kPerChunk];
+    if constexpr (kBits == 16) {
+      const __nv_bfloat162* w2 = reinterpret_cast<const __nv_bfloat162*>(&packed);
 #pragma unroll
-    for (int e = 0; e < kPerChunk; ++e) {
-      const uint32_t word = words[e * kBits / 32];
-      const int shift = (e * kBits) % 32;
-      wv[e] = scale * static_cast<float>((word >> shift) & ((1u << kBits) - 1)) + bias;
+      for (int p = 0; p < 4; ++p) {
+        const float2 f = __bfloat1622float2(w2[p]);
+        wv[2 * p] = f.x;
+        wv[2 * p + 1] = f.y;
+      }
+    } else {
+      const uint32_t words[4] = {packed.x, packed.y, packed.z, packed.w};
+      const int64_t g = n * groups + k0 / w.group_size;
+      const float scale = w.scales[g], bias = w.biases[g];
+#pragma unroll
+      for (int e = 0; e < kPerChunk; ++e) {
+        const uint32_t word = words[e * kBits / 32];
+        const int shift = (e * kBits) % 32;
+        wv[e] = scale * static_cast<float>((word >> shift) & ((1u << kBits) - 1)) + bias;
+      }
     }
 #pragma unroll
     for (int t = 0; t < kTokens; ++t) {
@@ -97,28 +108,28 @@ void LaunchGemv(const bf16* x, int64_t num_tokens, const QuantMatrix& w, float* 
   constexpr unsigned kThreads = kGemvWarps * 32;
   switch (num_tokens) {
     case 1:
-      QuantGemvKernel<kBits, 1><<<grid, kThreads, 0, stream>>>(x, w, y, ldy);
+      GemvKernel<kBits, 1><<<grid, kThreads, 0, stream>>>(x, w, y, ldy);
       break;
     case 2:
-      QuantGemvKernel<kBits, 2><<<grid, kThreads, 0, stream>>>(x, w, y, ldy);
+      GemvKernel<kBits, 2><<<grid, kThreads, 0, stream>>>(x, w, y, ldy);
       break;
     case 3:
-      QuantGemvKernel<kBits, 3><<<grid, kThreads, 0, stream>>>(x, w, y, ldy);
+      GemvKernel<kBits, 3><<<grid, kThreads, 0, stream>>>(x, w, y, ldy);
       break;
     case 4:
-      QuantGemvKernel<kBits, 4><<<grid, kThreads, 0, stream>>>(x, w, y, ldy);
+      GemvKernel<kBits, 4><<<grid, kThreads, 0, stream>>>(x, w, y, ldy);
       break;
     case 5:
-      QuantGemvKernel<kBits, 5><<<grid, kThreads, 0, stream>>>(x, w, y, ldy);
+      GemvKernel<kBits, 5><<<grid, kThreads, 0, stream>>>(x, w, y, ldy);
       break;
     case 6:
-      QuantGemvKernel<kBits, 6><<<grid, kThreads, 0, stream>>>(x, w, y, ldy);
+      GemvKernel<kBits, 6><<<grid, kThreads, 0, stream>>>(x, w, y, ldy);
       break;
     case 7:
-      QuantGemvKernel<kBits, 7><<<grid, kThreads, 0, stream>>>(x, w, y, ldy);
+      GemvKernel<kBits, 7><<<grid, kThreads, 0, stream>>>(x, w, y, ldy);
       break;
     default:
-      QuantGemvKernel<kBits, 8><<<grid, kThreads, 0, stream>>>(x, w, y, ldy);
+      GemvKernel<kBits, 8><<<grid, kThreads, 0, stream>>>(x, w, y, ldy);
       break;
   }
 }
@@ -134,6 +145,18 @@ void QuantGemv(const bf16* x, int64_t num_tokens, const QuantMatrix& w, float* y
   } else {
     LaunchGemv<4>(x, num_tokens, w, y, ldy, stream);
   }
+}
+
+void DenseGemv(const bf16* x, int64_t num_tokens, const bf16* w, int64_t rows, int64_t cols,
+               float* y, int64_t ldy, cudaStream_t stream) {
+  CHECK(num_tokens >= 1 && num_tokens <= kMaxGemvTokens) << num_tokens;
+  CHECK(cols % 8 == 0) << cols;
+  QuantMatrix m;
+  m.q = reinterpret_cast<const uint8_t*>(w);
+  m.rows = rows;
+  m.cols = cols;
+  m.bits = 16;
+  LaunchGemv<16>(x, num_tokens, m, y, ldy, stream);
 }
 
 void Dequantize(const QuantMatrix& w, int64_t row_begin, int64_t row_end, bf16* out,

@@ -193,6 +193,7 @@ INSTANTIATE_TEST_SUITE_P(KvDtypes, QkvTest,
                          ::testing::Values(KvDtype::kBf16, KvDtype::kF16, KvDtype::kF32));
 
 struct AttentionCase {
+  int32_t num_heads, num_kv_heads;  // GQA ratios 3, 4, 8, 2, 1 take each group size
   int32_t head_dim;
   KvDtype dtype;
   std::vector<int32_t> cached, num_new;
@@ -203,7 +204,7 @@ class CudaAttentionTest : public ::testing::TestWithParam<AttentionCase> {};
 TEST_P(CudaAttentionTest, MatchesReference) {
   const AttentionCase& c = GetParam();
   std::mt19937 rng(3);
-  const int32_t Hq = 6, Hkv = 2, D = c.head_dim, bs = 16;
+  const int32_t Hq = c.num_heads, Hkv = c.num_kv_heads, D = c.head_dim, bs = 16;
   const int32_t S = static_cast<int32_t>(c.cached.size());
   PagedAttentionArgs a;
   a.kv_dtype = c.dtype;
@@ -271,16 +272,18 @@ TEST_P(CudaAttentionTest, MatchesReference) {
   ExpectClose(Bf16ToFloats(Download<uint16_t>(out, q.size())), want, 1e-2, "attention");
 }
 
-INSTANTIATE_TEST_SUITE_P(Shapes, CudaAttentionTest,
-                         ::testing::Values(
-                             // Mixed prefill chunks and decode tokens.
-                             AttentionCase{64, KvDtype::kBf16, {0, 13, 7, 30}, {9, 1, 4, 1}},
-                             AttentionCase{80, KvDtype::kF16, {0, 13, 7, 30}, {9, 1, 4, 1}},
-                             AttentionCase{128, KvDtype::kF32, {5, 0}, {1, 37}},
-                             AttentionCase{256, KvDtype::kBf16, {3}, {2}},
-                             // Few tokens, long context: split across blocks and merged.
-                             AttentionCase{128, KvDtype::kBf16, {1500, 611}, {1, 1}},
-                             AttentionCase{96, KvDtype::kF16, {2049}, {3}}));
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, CudaAttentionTest,
+    ::testing::Values(
+        AttentionCase{6, 2, 64, KvDtype::kBf16, {0, 13, 7, 30}, {9, 1, 4, 1}},
+        AttentionCase{8, 2, 80, KvDtype::kF16, {0, 13, 7, 30}, {9, 1, 4, 1}},
+        AttentionCase{16, 2, 128, KvDtype::kF32, {5, 0}, {1, 37}},
+        AttentionCase{4, 2, 256, KvDtype::kBf16, {3}, {2}},
+        AttentionCase{3, 3, 40, KvDtype::kBf16, {21, 0}, {2, 19}},
+        // Few tokens, long context: split across blocks and merged.
+        AttentionCase{8, 2, 128, KvDtype::kBf16, {1500, 611}, {1, 1}},
+        AttentionCase{6, 2, 96, KvDtype::kF16, {2049}, {3}},
+        AttentionCase{16, 2, 256, KvDtype::kF32, {1100}, {1}}));
 
 struct GemvCase {
   WeightFormat format;
@@ -346,6 +349,28 @@ INSTANTIATE_TEST_SUITE_P(Formats, QuantMatmulTest,
                                            GemvCase{WeightFormat::kQ4, 32, 5},
                                            GemvCase{WeightFormat::kQ8, 64, 8},
                                            GemvCase{WeightFormat::kQ8, 32, 3}));
+
+TEST(CudaKernels, DenseGemvMatchesReference) {
+  std::mt19937 rng(6);
+  const int64_t N = 45, K = 264;  // K: a multiple of 8, not of 256
+  for (int64_t tokens : {1, 4, 8}) {
+    auto w = testing::RandomWeights(WeightFormat::kBf16, N, K, 0, ScaleType::kBf16, rng);
+    auto x = RoundToBf16(testing::RandomVector(static_cast<size_t>(tokens * K), rng));
+    std::vector<uint16_t> xb(x.size());
+    for (size_t i = 0; i < x.size(); ++i) xb[i] = F32ToBf16(x[i]);
+    std::vector<float> want(tokens * N);
+    reference::MatMul(x.data(), tokens, w.view, want.data());
+    CudaBuffer dw = Upload(w.data), dx = Upload(xb), y = Poisoned(tokens * (N + 1) * 4);
+    cuda::DenseGemv(dx.get<cuda::bf16>(), tokens, dw.get<cuda::bf16>(), N, K, y.get<float>(), N + 1,
+                    nullptr);
+    auto wide = Download<float>(y, tokens * (N + 1));
+    std::vector<float> got;
+    for (int64_t t = 0; t < tokens; ++t) {
+      got.insert(got.end(), wide.begin() + t * (N + 1), wide.begin() + t * (N + 1) + N);
+    }
+    ExpectClose(got, want, 1e-5, "dense gemv");
+  }
+}
 
 TEST(CudaKernels, ElementwiseMatchCpu) {
   std::mt19937 rng(5);
