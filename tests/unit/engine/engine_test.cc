@@ -261,7 +261,9 @@ TEST(EngineTest, CancellationFreesEveryBlock) {
   o.num_blocks = 64;
   o.max_num_batched_tokens = 8;  // a long prefill takes many steps
   TestEngine t = MakeEngine(dir, o);
-  auto in_prefill = *t.engine->Submit(Greedy(Prompt(200, 3), 50));
+  // Enough output that it is still running when the test thread, however late it wakes,
+  // cancels it (with 50 a loaded machine could see it finish first).
+  auto in_prefill = *t.engine->Submit(Greedy(Prompt(200, 3), 300));
   auto in_decode = *t.engine->Submit(Greedy(Prompt(10, 4), 400));
   for (;;) {  // wait until the second one is decoding
     auto c = in_decode->Next(Clock::now() + std::chrono::seconds(30));
