@@ -22,6 +22,7 @@ namespace {
 struct BenchFlags {
   std::string model;
   std::string device = "cpu";
+  bool batch_invariant = false;
   int32_t threads = 0;
   int32_t prefill_tokens = 512;
   int32_t prefill_chunk = 512;
@@ -40,7 +41,8 @@ double Seconds(Clock::time_point a, Clock::time_point b) {
 
 Status Run(const BenchFlags& f) {
   ASSIGN_OR_RETURN(const Device device, ParseDevice(f.device));
-  ASSIGN_OR_RETURN(std::unique_ptr<Model> model, LoadModel(f.model, device));
+  ASSIGN_OR_RETURN(std::unique_ptr<Model> model,
+                   LoadModel(f.model, device, {.batch_invariant = f.batch_invariant}));
   const ModelConfig& c = model->config();
   const int threads =
       f.threads > 0 ? f.threads : static_cast<int>(std::thread::hardware_concurrency());
@@ -56,10 +58,10 @@ Status Run(const BenchFlags& f) {
   // decode_blocks from s * decode_blocks. The runs never overlap in time.
   const int32_t prefill_blocks = (f.prefill_tokens + f.block_size - 1) / f.block_size;
   const int32_t decode_blocks = (f.context + f.decode_steps + f.block_size - 1) / f.block_size;
-  ASSIGN_OR_RETURN(KvStorage storage,
-                   KvStorage::Create(model->MakeKvLayout(f.block_size, KvDtype::kBf16),
-                                     std::max(prefill_blocks, decode_blocks * max_batch),
-                                     model->kv_memory()));
+  ASSIGN_OR_RETURN(
+      KvStorage storage,
+      KvStorage::Create(model->MakeKvLayout(f.block_size, KvDtype::kBf16),
+                        std::max(prefill_blocks, decode_blocks * max_batch), model->kv_memory()));
   // Random KV (bf16 values in [-1, 1)) for the decode runs: a few random blocks, repeated
   // through the pool (generating tens of GB of random numbers would take minutes).
   std::mt19937 rng(1);
@@ -138,6 +140,8 @@ void RegisterBenchEngineCommand(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand("bench-engine", "Measure prefill and batched decode speed");
   cmd->add_option("--model", f->model, "Model folder")->required();
   cmd->add_option("--device", f->device, "cpu or cuda (CUDA builds)")->capture_default_str();
+  cmd->add_flag("--batch-invariant", f->batch_invariant,
+                "cuda: outputs independent of what shares the batch (fixed-order kernels; slower)");
   cmd->add_option("--threads", f->threads, "Worker threads (default: all cores)");
   cmd->add_option("--prefill-tokens", f->prefill_tokens)->capture_default_str();
   cmd->add_option("--prefill-chunk", f->prefill_chunk)->capture_default_str();

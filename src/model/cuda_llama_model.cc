@@ -17,6 +17,9 @@ using cuda::bf16;
 // Bytes of bf16 weights dequantized at a time for large-batch quantized products.
 constexpr size_t kDequantSlabBytes = 64u << 20;
 constexpr size_t kCublasWorkspaceBytes = 32u << 20;
+// Attention's keys per split under --batch-invariant (a token's split depends on its own
+// context only).
+constexpr int32_t kInvariantSplitKeys = 1024;
 // Device memory kept free of the KV pool for cuBLAS workspaces and the CUDA runtime.
 constexpr int64_t kRuntimeReserveBytes = 512ll << 20;
 
@@ -154,7 +157,8 @@ cuda::QuantMatrix CudaLlamaModel::Matrix::quant() const {
   return q;
 }
 
-Result<std::unique_ptr<CudaLlamaModel>> CudaLlamaModel::Load(const std::string& model_dir) {
+Result<std::unique_ptr<CudaLlamaModel>> CudaLlamaModel::Load(const std::string& model_dir,
+                                                             const ModelOptions& options) {
   if (CudaDeviceCount() == 0)
     return FailedPrecondition("--device cuda: no CUDA device is available");
   ASSIGN_OR_RETURN(ModelFolder folder, OpenModelFolder(model_dir));
@@ -166,6 +170,7 @@ Result<std::unique_ptr<CudaLlamaModel>> CudaLlamaModel::Load(const std::string& 
   }
   std::unique_ptr<CudaLlamaModel> m(new CudaLlamaModel());
   m->config_ = c;
+  m->batch_invariant_ = options.batch_invariant;
   // Another arithmetic than the CPU's: KV blocks it computes must not meet the CPU's.
   m->fingerprint_ = {folder.fingerprint[0], folder.fingerprint[1] ^ 0x6375646162663136ull};
   m->weight_bytes_per_token_ = WeightBytesPerToken(folder.weights);
@@ -230,7 +235,7 @@ CudaLlamaModel::~CudaLlamaModel() {
 Status CudaLlamaModel::EnsureBuffer(CudaBuffer& b, size_t bytes) {
   if (b.bytes() >= bytes) return Status::Ok();
   CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_));  // the old buffer may be in use
-  ClearGraphs();                                          // they point at the old buffers
+  ClearGraphs();                                         // they point at the old buffers
   b = CudaBuffer();
   ASSIGN_OR_RETURN(b, CudaBuffer::Allocate(bytes));
   return Status::Ok();
@@ -270,12 +275,22 @@ Status CudaLlamaModel::MatMul(const Linear& l, const bf16* x, int64_t T, float* 
   };
   for (const auto& part : l.parts) {
     const Matrix& m = *part;
-    if (!m.quantized && T <= cuda::kMaxGemvTokens && m.cols % 8 == 0) {
-      cuda::DenseGemv(x, T, m.data.get<bf16>(), m.rows, m.cols, y + col, l.out_dim, stream_);
+    // Our GEMV computes each token's outputs in one fixed order whatever the batch: batch
+    // invariance runs every product through it, eight tokens at a time.
+    const bool gemv_ok = m.quantized || m.cols % 8 == 0;
+    if (gemv_ok && (T <= cuda::kMaxGemvTokens || batch_invariant_)) {
+      for (int64_t t0 = 0; t0 < T; t0 += cuda::kMaxGemvTokens) {
+        const int64_t n = std::min(cuda::kMaxGemvTokens, T - t0);
+        const bf16* xt = x + t0 * m.cols;
+        float* yt = y + t0 * l.out_dim + col;
+        if (m.quantized) {
+          cuda::QuantGemv(xt, n, m.quant(), yt, l.out_dim, stream_);
+        } else {
+          cuda::DenseGemv(xt, n, m.data.get<bf16>(), m.rows, m.cols, yt, l.out_dim, stream_);
+        }
+      }
     } else if (!m.quantized) {
       RETURN_IF_ERROR(gemm(m.data.get<bf16>(), m.rows, m.cols, y + col));
-    } else if (T <= cuda::kMaxGemvTokens) {
-      cuda::QuantGemv(x, T, m.quant(), y + col, l.out_dim, stream_);
     } else {
       // Dequantize slabs of rows to bf16 and multiply them with cuBLAS.
       const int64_t slab_rows = std::max<int64_t>(
@@ -379,6 +394,7 @@ Status CudaLlamaModel::PackBatch(const StepBatch& b, const KvPoolView& kv, Devic
   d.attn.scale = 1.f / std::sqrt(static_cast<float>(c.head_dim));
   d.attn.num_tokens = T;
   d.attn.max_context = max_context;
+  d.attn.split_keys = batch_invariant_ ? kInvariantSplitKeys : 0;
   const int64_t scratch_floats = cuda::AttentionScratchFloats(d.attn, num_sms_);
   RETURN_IF_ERROR(EnsureBuffer(attention_scratch_, static_cast<size_t>(scratch_floats) * 4));
   d.num_splits = cuda::AttentionSplits(d.attn, num_sms_);
@@ -455,8 +471,13 @@ Status CudaLlamaModel::Forward(const StepBatch& b, const KvPoolView& kv, float* 
   // of launches, and cuBLAS's per-call host work, become one launch.
   const bool decode = T == b.num_seqs() && T <= kMaxGraphTokens && graphs_enabled_;
   if (decode) {
-    const GraphKey key{T, d.num_logits, d.attn.max_blocks_per_seq, d.num_splits,
-                       static_cast<int>(kv.layout.dtype), kv.layout.block_size, kv.k[0]};
+    const GraphKey key{T,
+                       d.num_logits,
+                       d.attn.max_blocks_per_seq,
+                       d.num_splits,
+                       static_cast<int>(kv.layout.dtype),
+                       kv.layout.block_size,
+                       kv.k[0]};
     auto it = graphs_.find(key);
     if (it == graphs_.end()) {
       cudaGraph_t graph = nullptr;
@@ -476,9 +497,9 @@ Status CudaLlamaModel::Forward(const StepBatch& b, const KvPoolView& kv, float* 
     RETURN_IF_ERROR(RunLayers(d, kv));
   }
   if (d.num_logits > 0) {
-    CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(
-        logits, logits_.get(), static_cast<size_t>(d.num_logits * config_.vocab_size) * 4,
-        cudaMemcpyDeviceToHost, stream_));
+    CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(logits, logits_.get(),
+                                         static_cast<size_t>(d.num_logits * config_.vocab_size) * 4,
+                                         cudaMemcpyDeviceToHost, stream_));
   }
   CUDA_RETURN_IF_ERROR(cudaGetLastError());
   CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_));

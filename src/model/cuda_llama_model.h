@@ -27,7 +27,8 @@ namespace ts {
 
 class CudaLlamaModel final : public Model {
  public:
-  static Result<std::unique_ptr<CudaLlamaModel>> Load(const std::string& model_dir);
+  static Result<std::unique_ptr<CudaLlamaModel>> Load(const std::string& model_dir,
+                                                      const ModelOptions& options = {});
   ~CudaLlamaModel() override;
 
   size_t weight_bytes_per_token() const override { return weight_bytes_per_token_; }
@@ -104,6 +105,7 @@ class CudaLlamaModel final : public Model {
   using GraphKey = std::tuple<int64_t, int64_t, int32_t, int, int, int32_t, const void*>;
   std::map<GraphKey, cudaGraphExec_t> graphs_;
   bool graphs_enabled_ = true;
+  bool batch_invariant_ = false;
 };
 
 }  // namespace ts

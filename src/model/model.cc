@@ -80,15 +80,17 @@ std::vector<float> RopeInvFreqFor(const ModelConfig& c) {
   return inv_freq;
 }
 
-Result<std::unique_ptr<Model>> LoadModel(const std::string& model_dir, Device device) {
+Result<std::unique_ptr<Model>> LoadModel(const std::string& model_dir, Device device,
+                                         const ModelOptions& options) {
   if (device == Device::kCpu) {
     ASSIGN_OR_RETURN(std::unique_ptr<LlamaModel> m, LlamaModel::Load(model_dir));
     return std::unique_ptr<Model>(std::move(m));
   }
 #ifdef TIERSERVE_CUDA
-  ASSIGN_OR_RETURN(std::unique_ptr<CudaLlamaModel> m, CudaLlamaModel::Load(model_dir));
+  ASSIGN_OR_RETURN(std::unique_ptr<CudaLlamaModel> m, CudaLlamaModel::Load(model_dir, options));
   return std::unique_ptr<Model>(std::move(m));
 #else
+  (void)options;
   return FailedPrecondition("this tierserve was built without CUDA (TIERSERVE_CUDA=OFF)");
 #endif
 }

@@ -74,8 +74,16 @@ Result<ModelFolder> OpenModelFolder(const std::string& model_dir);
 // RoPE inverse frequencies for the config ([head_dim / 2], with its scaling).
 std::vector<float> RopeInvFreqFor(const ModelConfig& config);
 
+struct ModelOptions {
+  // Greedy outputs independent of what shares the batch (--batch-invariant). The CPU model
+  // always is; the CUDA model then uses fixed-order products (its GEMV, eight tokens at a
+  // time, instead of cuBLAS) and fixed attention splits, at a cost in speed.
+  bool batch_invariant = false;
+};
+
 // Loads the folder's model onto `device`. A CUDA request fails clearly in a build without
 // CUDA or on a machine without a device.
-Result<std::unique_ptr<Model>> LoadModel(const std::string& model_dir, Device device);
+Result<std::unique_ptr<Model>> LoadModel(const std::string& model_dir, Device device,
+                                         const ModelOptions& options = {});
 
 }  // namespace ts

@@ -16,7 +16,7 @@ namespace ts::cuda {
 namespace {
 
 constexpr int kWarps = 4;
-constexpr int kChunk = 32;       // keys per warp step: one per lane
+constexpr int kChunk = 32;  // keys per warp step: one per lane
 constexpr int kMinSplitKeys = 128;
 
 template <typename T, int N>
@@ -55,9 +55,8 @@ __global__ void __launch_bounds__(kWarps * 32)
   const int n = a.query_start[s + 1] - a.query_start[s];
   const int i = static_cast<int>(t - a.query_start[s]);
   const int visible = a.context_len[s] - n + i + 1;  // keys 0..visible-1
-  // The token's keys in num_splits near-equal parts (each its own, so the partition does not
-  // depend on the rest of the batch).
-  const int per_split = (visible + num_splits - 1) / num_splits;
+  // The token's keys in num_splits near-equal parts, or in parts of split_keys.
+  const int per_split = a.split_keys > 0 ? a.split_keys : (visible + num_splits - 1) / num_splits;
   const int key_begin = split * per_split;
   const int key_end = min(visible, key_begin + per_split);
   const int kvh = h0 / (a.num_heads / a.num_kv_heads);
@@ -87,8 +86,7 @@ __global__ void __launch_bounds__(kWarps * 32)
 #pragma unroll
     for (int g = 0; g < kGroup; ++g) score[g] = 0.f;
     if (valid) {
-      row = (static_cast<int64_t>(blocks[j / a.block_size]) * a.num_kv_heads + kvh) *
-                a.block_size +
+      row = (static_cast<int64_t>(blocks[j / a.block_size]) * a.num_kv_heads + kvh) * a.block_size +
             j % a.block_size;
       const KvT* krow = k_pool + row * D;
       constexpr int kStep = 16 / sizeof(KvT);  // elements per 16-byte load
@@ -215,6 +213,7 @@ int GroupSize(const AttentionArgs& a) {
 // Splits when the (token, head group) blocks alone leave the GPU idle: enough splits for
 // about two blocks per multiprocessor, with at least kMinSplitKeys keys each.
 int NumSplits(const AttentionArgs& a, int num_sms) {
+  if (a.split_keys > 0) return std::max(1, (a.max_context + a.split_keys - 1) / a.split_keys);
   const int64_t blocks = a.num_tokens * (a.num_heads / GroupSize(a));
   if (blocks >= num_sms) return 1;
   const int64_t wanted = (2ll * num_sms + blocks - 1) / blocks;
@@ -231,16 +230,20 @@ void Launch(const float* q, const AttentionArgs& a, int num_splits, float* scrat
   constexpr unsigned kThreads = kWarps * 32;
   switch (group) {
     case 8:
-      AttentionKernel<KvT, kPerLane, 8><<<grid, kThreads, 0, stream>>>(q, a, num_splits, scratch, out);
+      AttentionKernel<KvT, kPerLane, 8>
+          <<<grid, kThreads, 0, stream>>>(q, a, num_splits, scratch, out);
       break;
     case 4:
-      AttentionKernel<KvT, kPerLane, 4><<<grid, kThreads, 0, stream>>>(q, a, num_splits, scratch, out);
+      AttentionKernel<KvT, kPerLane, 4>
+          <<<grid, kThreads, 0, stream>>>(q, a, num_splits, scratch, out);
       break;
     case 2:
-      AttentionKernel<KvT, kPerLane, 2><<<grid, kThreads, 0, stream>>>(q, a, num_splits, scratch, out);
+      AttentionKernel<KvT, kPerLane, 2>
+          <<<grid, kThreads, 0, stream>>>(q, a, num_splits, scratch, out);
       break;
     default:
-      AttentionKernel<KvT, kPerLane, 1><<<grid, kThreads, 0, stream>>>(q, a, num_splits, scratch, out);
+      AttentionKernel<KvT, kPerLane, 1>
+          <<<grid, kThreads, 0, stream>>>(q, a, num_splits, scratch, out);
       break;
   }
 }

@@ -57,6 +57,9 @@ struct AttentionArgs {
   const int32_t* token_seq = nullptr;  // [T]
   int64_t num_tokens = 0;
   int32_t max_context = 0;  // the largest context_len (host-known): picks the split
+  // 0: splits adapt to the batch (fill the GPU); > 0: every token's keys go in splits of
+  // this many keys, so its result does not depend on the batch (--batch-invariant).
+  int32_t split_keys = 0;
 };
 int64_t AttentionScratchFloats(const AttentionArgs& args, int num_sms);
 // Thread blocks each (token, head) pair's keys are split over (1: no split).

@@ -10,6 +10,10 @@ namespace {
 
 constexpr int kGemvWarps = 8;  // rows per thread block
 
+struct alignas(16) Vec8 {  // eight bf16, one 16-byte store
+  bf16 v[8];
+};
+
 // Element j of a packed row (low bits first within each little-endian word).
 __device__ __forceinline__ int QuantAt(const uint8_t* row, int bits, int64_t j) {
   if (bits == 8) return row[j];
@@ -80,15 +84,32 @@ __global__ void __launch_bounds__(kGemvWarps * 32)
   }
 }
 
+// One thread per 16 bytes of packed weights (32 elements at 4 bits, 16 at 8): one load, the
+// group's scale and bias, and the row's bf16 written 16 bytes at a time.
+template <int kBits>
 __global__ void DequantizeKernel(QuantMatrix w, int64_t row_begin, int64_t row_end, bf16* out) {
-  const int64_t K = w.cols, groups = K / w.group_size;
+  constexpr int kPerChunk = 16 * 8 / kBits;
+  const int64_t K = w.cols, groups = K / w.group_size, chunks_per_row = K / kPerChunk;
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i >= (row_end - row_begin) * K) return;
-  const int64_t n = row_begin + i / K, k = i % K;
-  const uint8_t* row = w.q + n * (K * w.bits / 8);
-  const int64_t g = n * groups + k / w.group_size;
-  out[i] =
-      __float2bfloat16_rn(w.scales[g] * static_cast<float>(QuantAt(row, w.bits, k)) + w.biases[g]);
+  if (i >= (row_end - row_begin) * chunks_per_row) return;
+  const int64_t n = row_begin + i / chunks_per_row, k0 = (i % chunks_per_row) * kPerChunk;
+  const uint4 packed = *reinterpret_cast<const uint4*>(w.q + n * (K * kBits / 8) + k0 * kBits / 8);
+  const uint32_t words[4] = {packed.x, packed.y, packed.z, packed.w};
+  const int64_t g = n * groups + k0 / w.group_size;
+  const float scale = w.scales[g], bias = w.biases[g];
+  bf16* dst = out + (n - row_begin) * K + k0;
+#pragma unroll
+  for (int e0 = 0; e0 < kPerChunk; e0 += 8) {
+    Vec8 v;
+#pragma unroll
+    for (int e = 0; e < 8; ++e) {
+      const uint32_t word = words[(e0 + e) * kBits / 32];
+      const int shift = ((e0 + e) * kBits) % 32;
+      v.v[e] = __float2bfloat16_rn(
+          scale * static_cast<float>((word >> shift) & ((1u << kBits) - 1)) + bias);
+    }
+    *reinterpret_cast<Vec8*>(dst + e0) = v;
+  }
 }
 
 __global__ void EmbedQuantKernel(QuantMatrix w, const int32_t* tokens, float* out) {
@@ -161,9 +182,13 @@ void DenseGemv(const bf16* x, int64_t num_tokens, const bf16* w, int64_t rows, i
 
 void Dequantize(const QuantMatrix& w, int64_t row_begin, int64_t row_end, bf16* out,
                 cudaStream_t stream) {
-  const int64_t n = (row_end - row_begin) * w.cols;
-  if (n == 0) return;
-  DequantizeKernel<<<Blocks(n, 256), 256, 0, stream>>>(w, row_begin, row_end, out);
+  const int64_t chunks = (row_end - row_begin) * w.cols * w.bits / 128;
+  if (chunks == 0) return;
+  if (w.bits == 8) {
+    DequantizeKernel<8><<<Blocks(chunks, 256), 256, 0, stream>>>(w, row_begin, row_end, out);
+  } else {
+    DequantizeKernel<4><<<Blocks(chunks, 256), 256, 0, stream>>>(w, row_begin, row_end, out);
+  }
 }
 
 void EmbedQuant(const QuantMatrix& w, const int32_t* tokens, int64_t num_tokens, float* out,

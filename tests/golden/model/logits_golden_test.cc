@@ -220,6 +220,28 @@ TEST_P(GoldenLogitsTest, MatchesTransformersAndIsFeedInvariant) {
       KvDtype::kF32, pool);
   expect_same(batched[1], "batched with other sequences differs");
 
+  // 2b. GPU: with --batch-invariant the same feeds are bitwise identical there too.
+  if (gpu) {
+    auto invariant = LoadModel(MakeModel(f), Device::kCuda, {.batch_invariant = true});
+    ASSERT_TRUE(invariant.ok()) << invariant.status().ToString();
+    auto inv_whole = RunFeeds(**invariant, {{spec.prompt, {P}, {}}}, KvDtype::kF32, pool)[0];
+    EXPECT_LT(Compare(inv_whole, ref, spec.vocab).max_abs, 0.03 * d.max_ref);
+    EXPECT_EQ(
+        RunFeeds(**invariant, {{spec.prompt, {5, 11, 1, 17, 3, 35}, {}}}, KvDtype::kF32, pool)[0],
+        inv_whole)
+        << "batch-invariant: chunked prefill differs";
+    EXPECT_EQ(RunFeeds(**invariant, {{spec.prompt, std::vector<int32_t>(P, 1), {}}}, KvDtype::kF32,
+                       pool)[0],
+              inv_whole)
+        << "batch-invariant: token-by-token differs";
+    EXPECT_EQ(
+        RunFeeds(**invariant,
+                 {{other_a, {40}, {}}, {spec.prompt, {30, 1, 41}, {}}, {other_b, {7, 16}, {}}},
+                 KvDtype::kF32, pool)[1],
+        inv_whole)
+        << "batch-invariant: batched with other sequences differs";
+  }
+
   // 3. bf16 models: our default (bf16 KV) against transformers running in bfloat16, whose
   // activations are rounded to bf16 after every op; a looser, stated tolerance.
   const std::vector<float> native = ReadFloats(base + ".bf16.bin");

@@ -274,16 +274,15 @@ TEST_P(CudaAttentionTest, MatchesReference) {
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, CudaAttentionTest,
-    ::testing::Values(
-        AttentionCase{6, 2, 64, KvDtype::kBf16, {0, 13, 7, 30}, {9, 1, 4, 1}},
-        AttentionCase{8, 2, 80, KvDtype::kF16, {0, 13, 7, 30}, {9, 1, 4, 1}},
-        AttentionCase{16, 2, 128, KvDtype::kF32, {5, 0}, {1, 37}},
-        AttentionCase{4, 2, 256, KvDtype::kBf16, {3}, {2}},
-        AttentionCase{3, 3, 40, KvDtype::kBf16, {21, 0}, {2, 19}},
-        // Few tokens, long context: split across blocks and merged.
-        AttentionCase{8, 2, 128, KvDtype::kBf16, {1500, 611}, {1, 1}},
-        AttentionCase{6, 2, 96, KvDtype::kF16, {2049}, {3}},
-        AttentionCase{16, 2, 256, KvDtype::kF32, {1100}, {1}}));
+    ::testing::Values(AttentionCase{6, 2, 64, KvDtype::kBf16, {0, 13, 7, 30}, {9, 1, 4, 1}},
+                      AttentionCase{8, 2, 80, KvDtype::kF16, {0, 13, 7, 30}, {9, 1, 4, 1}},
+                      AttentionCase{16, 2, 128, KvDtype::kF32, {5, 0}, {1, 37}},
+                      AttentionCase{4, 2, 256, KvDtype::kBf16, {3}, {2}},
+                      AttentionCase{3, 3, 40, KvDtype::kBf16, {21, 0}, {2, 19}},
+                      // Few tokens, long context: split across blocks and merged.
+                      AttentionCase{8, 2, 128, KvDtype::kBf16, {1500, 611}, {1, 1}},
+                      AttentionCase{6, 2, 96, KvDtype::kF16, {2049}, {3}},
+                      AttentionCase{16, 2, 256, KvDtype::kF32, {1100}, {1}}));
 
 struct GemvCase {
   WeightFormat format;
