@@ -141,9 +141,12 @@ class ConnectionStream final : public httplib::Stream {
   socket_t socket() const override { return fd_; }
 
  private:
-  // Waits for input until the request's deadline.
+  // Waits for input until the request's deadline. Past it, fails even when bytes are waiting:
+  // a server thread that falls behind a trickling client would otherwise always find a byte
+  // ready and never time it out.
   bool WaitReadable() const {
     for (;;) {
+      if (Clock::now() >= deadline_) return false;
       pollfd p{fd_, POLLIN, 0};
       const int n = poll(&p, 1, PollMs(deadline_));
       if (n > 0) return true;

@@ -239,7 +239,7 @@ test('bad-input battery: the right 4xx, server fine afterwards', async (s) => {
     ['/v1/chat/completions', { messages: m, stop_token_ids: [10000000] }, 400],
     ['/v1/chat/completions', { messages: m, logit_bias: { 99999999: 5 } }, 400],
     ['/v1/chat/completions', { messages: m, response_format: { type: 'json_schema',
-      json_schema: { name: 'x', schema: { type: 'string', minLength: 1 } } } }, 400],
+      json_schema: { name: 'x', schema: { not: { type: 'string' } } } } }, 400],
     ['/v1/chat/completions', { messages: m, max_tokens: 100000 }, 400],
     ['/v1/chat/completions', { model: 'gpt-4', messages: m }, 404],
     ['/v1/chat/completions', { messages: [{ role: 'user', content: [{ type: 'image_url' }] }] }, 400],
@@ -325,11 +325,32 @@ async function authTests() {
 async function sigtermTest() {
   const s = await startServer(['--shutdown-timeout', '1']);
   const exited = new Promise((r) => s.on('exit', (code) => r(code)));
-  const streams = Array.from({ length: 4 }, (_, i) => fetch(`${s.url}/v1/completions`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ prompt: `story ${i}`, max_tokens: 1900, ignore_eos: true, stream: true }),
-  }).then((r) => r.text()));
-  await new Promise((r) => setTimeout(r, 1000));
+  // Four streams, each in flight (its first bytes received) before SIGTERM: a fixed sleep is
+  // not enough on a loaded machine, where a request may not have reached the server yet.
+  let started = 0;
+  let allStarted;
+  const allStartedP = new Promise((r) => { allStarted = r; });
+  const streams = Array.from({ length: 4 }, async (_, i) => {
+    const r = await fetch(`${s.url}/v1/completions`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ prompt: `story ${i}`, max_tokens: 1900, ignore_eos: true, stream: true }),
+    });
+    const reader = r.body.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    let signalled = false;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+      if (!signalled) {
+        signalled = true;
+        if (++started === 4) allStarted();
+      }
+    }
+    return text;
+  });
+  await allStartedP;
   s.kill('SIGTERM');
   for (const text of await Promise.all(streams)) {
     const { events, done } = parseSse(text);
