@@ -107,6 +107,22 @@ await test('json_schema streaming: the deltas join into a valid object', async (
   checkWeather(JSON.parse(text));
 });
 
+await test('json_schema with minLength/maxLength: strings of an allowed length', async () => {
+  const schema = { type: 'object', properties: {
+    code: { type: 'string', minLength: 2, maxLength: 4 },
+    note: { type: 'string', minLength: 3, maxLength: 12 } },
+  required: ['code', 'note'], additionalProperties: false };
+  for (let seed = 0; seed < 3; seed++) {
+    const r = await ai.chat.completions.create({ model: 'tiny', messages, seed, temperature: 1.5,
+      max_tokens: 300, response_format: { type: 'json_schema', json_schema: { name: 'c', schema } } });
+    assert.equal(r.choices[0].finish_reason, 'stop');
+    const v = JSON.parse(r.choices[0].message.content);
+    const length = (s) => [...s].length;  // code points, as JSON Schema counts
+    assert.ok(length(v.code) >= 2 && length(v.code) <= 4, v.code);
+    assert.ok(length(v.note) >= 3 && length(v.note) <= 12, v.note);
+  }
+});
+
 await test('json_object: an object (or a prefix of one when cut at max_tokens)', async () => {
   const r = await ai.chat.completions.create({ model: 'tiny', messages, max_tokens: 400,
     temperature: 1.0, seed: 3, response_format: { type: 'json_object' } });
@@ -115,13 +131,7 @@ await test('json_object: an object (or a prefix of one when cut at max_tokens)',
   if (r.choices[0].finish_reason === 'stop') assert.equal(typeof JSON.parse(text), 'object');
 });
 
-await test('tool_choice required: a call to an allowed tool with valid arguments', async () => {
-  const r = await ai.chat.completions.parse({ model: 'tiny', messages, tools,
-    tool_choice: 'required', temperature: 1.5, seed: 1, max_tokens: 300 });
-  const c = r.choices[0];
-  assert.equal(c.finish_reason, 'tool_calls');
-  assert.equal(c.message.tool_calls.length, 1);
-  const call = c.message.tool_calls[0];
+function checkCall(call) {
   assert.equal(call.type, 'function');
   assert.match(call.id, /^call_/);
   assert.ok(['get_weather', 'get_time'].includes(call.function.name));
@@ -129,7 +139,36 @@ await test('tool_choice required: a call to an allowed tool with valid arguments
   if (call.function.name === 'get_weather') checkWeather(args);
   else assert.ok(['UTC', 'CET'].includes(args.zone));
   assert.deepEqual(call.function.parsed_arguments, args);
+}
+
+await test('tool_choice required: calls to allowed tools with valid arguments', async () => {
+  const r = await ai.chat.completions.parse({ model: 'tiny', messages, tools,
+    tool_choice: 'required', temperature: 1.5, seed: 1, max_tokens: 600 });
+  const c = r.choices[0];
+  assert.equal(c.finish_reason, 'tool_calls');
+  assert.ok(c.message.tool_calls.length >= 1);
+  assert.equal(new Set(c.message.tool_calls.map((call) => call.id)).size,
+    c.message.tool_calls.length, 'call ids are distinct');
+  c.message.tool_calls.forEach(checkCall);
 });
+
+await test('tool_choice required: one or more calls, exactly one with parallel_tool_calls false',
+  async () => {
+    let most = 0;
+    for (let seed = 0; seed < 8; seed++) {
+      for (const parallel of [undefined, false]) {
+        const r = await ai.chat.completions.parse({ model: 'tiny', messages, tools, seed,
+          tool_choice: 'required', temperature: 1.5, max_tokens: 600,
+          ...(parallel === undefined ? {} : { parallel_tool_calls: parallel }) });
+        const c = r.choices[0];
+        assert.equal(c.finish_reason, 'tool_calls');
+        if (parallel === false) assert.equal(c.message.tool_calls.length, 1);
+        c.message.tool_calls.forEach(checkCall);
+        if (parallel === undefined) most = Math.max(most, c.message.tool_calls.length);
+      }
+    }
+    assert.ok(most > 1, 'some seed makes several calls');
+  });
 
 await test('named tool_choice streaming: name first, then the arguments', async () => {
   const stream = await ai.chat.completions.create({ model: 'tiny', messages, tools, stream: true,
@@ -166,9 +205,14 @@ await test('a conversation with tool calls and results renders and runs', async 
 await test('unsupported schema features and bad tools are 400s naming the field', async () => {
   await assert.rejects(ai.chat.completions.create({ model: 'tiny', messages,
     response_format: { type: 'json_schema', json_schema: { name: 'x',
-      schema: { type: 'string', minLength: 2 } } } }),
+      schema: { type: 'string', not: {} } } } }),
   (e) => e instanceof OpenAI.BadRequestError && e.param === 'response_format' &&
-    /minLength/.test(e.message));
+    /"not"/.test(e.message));
+  await assert.rejects(ai.chat.completions.create({ model: 'tiny', messages,
+    response_format: { type: 'json_schema', json_schema: { name: 'x',
+      schema: { type: 'string', minLength: 5, maxLength: 2 } } } }),
+  (e) => e instanceof OpenAI.BadRequestError && e.param === 'response_format' &&
+    /maxLength 2 is below minLength 5/.test(e.message));
   await assert.rejects(ai.chat.completions.create({ model: 'tiny', messages, tool_choice: 'required',
     tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object', allOf: [] } } }] }),
   (e) => e instanceof OpenAI.BadRequestError && e.param === 'tools' && /allOf/.test(e.message));
