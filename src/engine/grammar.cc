@@ -588,13 +588,31 @@ GrammarRecognizer::State GrammarRecognizer::Compact(const State& state) {
   return out;
 }
 
-std::string GrammarRecognizer::Key(const State& state) const {
+std::string GrammarRecognizer::Key(const State& state) const { return KeyOf(state, -1); }
+
+std::string GrammarRecognizer::MaskKey(const State& state, int32_t horizon) const {
+  return KeyOf(state, std::max(horizon, 0));
+}
+
+std::string GrammarRecognizer::KeyOf(const State& state, int32_t horizon) const {
   std::vector<std::string> stacks;
   stacks.reserve(state.size());
   for (int32_t top : state) {
     std::string s;
     for (int32_t i = top; i >= 0; i = cells_[static_cast<size_t>(i)].parent) {
-      const GrammarFrame& f = cells_[static_cast<size_t>(i)].frame;
+      GrammarFrame f = cells_[static_cast<size_t>(i)].frame;
+      const GrammarNode& n = grammar_->node(f.node);
+      if (horizon >= 0 && i == top && n.kind == GrammarNodeKind::kString && n.dfa < 0 &&
+          (n.min_length > 0 || n.max_length >= 0)) {
+        // Within `horizon` bytes (at most that many characters) the mask depends on the count
+        // only through "characters still needed" and "characters still allowed", each capped
+        // just past the horizon; the canonical count is the one that keeps both.
+        const int64_t cap = static_cast<int64_t>(horizon) + 1;
+        const int64_t need = std::min<int64_t>(std::max<int64_t>(n.min_length - f.value, 0), cap);
+        const int64_t room =
+            n.max_length >= 0 ? std::min<int64_t>(n.max_length - f.value, cap) : cap;
+        f.value = need * (cap + 1) + room;
+      }
       s.append(reinterpret_cast<const char*>(&f), sizeof(f));
     }
     s.push_back('|');

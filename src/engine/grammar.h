@@ -121,8 +121,12 @@ class GrammarRecognizer {
   // Rebuilds the arena with only `state`'s stacks (after a committed step) and returns the
   // state in the new arena.
   State Compact(const State& state);
-  // A byte string that identifies the state (for mask caches).
+  // A byte string that identifies the state.
   std::string Key(const State& state) const;
+  // The same for mask caches, looking at most `horizon` bytes ahead (the longest token): a
+  // length-bounded string's count is kept only as far as it can matter within the horizon, so
+  // "30 characters to go" and "40 to go" share a mask when no token is 30 characters long.
+  std::string MaskKey(const State& state, int32_t horizon) const;
 
  private:
   struct Cell {
@@ -134,6 +138,7 @@ class GrammarRecognizer {
   int32_t Push(int32_t parent, const GrammarFrame& frame);
   int32_t Replace(int32_t top, const GrammarFrame& frame);
   int32_t Pop(int32_t top) const { return cells_[static_cast<size_t>(top)].parent; }
+  std::string KeyOf(const State& state, int32_t horizon) const;  // horizon < 0: exact
   // Expands epsilon moves until every stack's top consumes bytes (or the stack is empty).
   void Normalize(int32_t top, State* out, int32_t budget);
   // The stack after top consumes byte, or -2 when it cannot.

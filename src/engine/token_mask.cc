@@ -100,6 +100,7 @@ TokenVocabulary::TokenVocabulary(const text::Tokenizer& tokenizer, int32_t vocab
     std::string_view b = decoder.TokenBytes(id);
     if (b.empty()) continue;
     bytes_[static_cast<size_t>(id)] = std::string(b);
+    max_token_bytes_ = std::max(max_token_bytes_, static_cast<int32_t>(b.size()));
     ids.push_back(id);
   }
   std::sort(ids.begin(), ids.end(), [&](int32_t a, int32_t b) {
@@ -119,7 +120,7 @@ CompiledGrammar::CompiledGrammar(std::shared_ptr<const Grammar> grammar,
 
 std::shared_ptr<const TokenMask> CompiledGrammar::MaskFor(
     GrammarRecognizer* recognizer, const GrammarRecognizer::State& state) const {
-  std::string key = recognizer->Key(state);
+  std::string key = recognizer->MaskKey(state, vocabulary_->max_token_bytes());
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = cache_.find(key);

@@ -36,6 +36,7 @@ class TokenVocabulary {
   int32_t vocab_size() const { return vocab_size_; }
   const std::vector<int32_t>& eos_ids() const { return eos_ids_; }
   const std::string& bytes(int32_t id) const { return bytes_[static_cast<size_t>(id)]; }
+  int32_t max_token_bytes() const { return max_token_bytes_; }
   bool is_eos(int32_t id) const;
 
   struct Node {
@@ -53,6 +54,7 @@ class TokenVocabulary {
  private:
   int32_t vocab_size_;
   std::vector<int32_t> eos_ids_;
+  int32_t max_token_bytes_ = 0;
   std::vector<std::string> bytes_;  // [vocab_size]; "" for tokens constrained output never uses
   std::vector<Node> nodes_;
   std::vector<Edge> edges_;

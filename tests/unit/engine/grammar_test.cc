@@ -150,6 +150,40 @@ TEST(SchemaCompiler, StringLengthsCountCharacters) {
   EXPECT_EQ(Feed(*big, "\"" + std::string(100000, 'y') + "\""), Verdict::kComplete);
 }
 
+// Mask-cache keys: a bounded string's count matters only within the horizon (the longest
+// token), so long strings do not make a new cache entry per character.
+TEST(SchemaCompiler, MaskKeysKeepTheCountOnlyWhereItMatters) {
+  auto g = Compile(R"({"type": "string", "minLength": 50, "maxLength": 200})");
+  GrammarRecognizer r(g.get());
+  std::vector<GrammarRecognizer::State> after;  // after[k]: the state after '"' and k x's
+  GrammarRecognizer::State s = r.Start(), next;
+  r.Step(s, '"', &next);
+  s = r.Compact(next);
+  for (int k = 0; k <= 200; ++k) {
+    after.push_back(s);
+    if (k == 200) break;
+    r.Step(s, 'x', &next);
+    ASSERT_FALSE(next.empty()) << k;
+    s = next;
+  }
+  constexpr int32_t kHorizon = 16;
+  auto mask_key = [&](int k) { return r.MaskKey(after[static_cast<size_t>(k)], kHorizon); };
+  EXPECT_NE(r.Key(after[70]), r.Key(after[80]));
+  EXPECT_EQ(mask_key(70), mask_key(80));    // 50+ done, 120+ to go: nothing in reach
+  EXPECT_EQ(mask_key(70), mask_key(183));   // 17 to go: still out of reach of 16 bytes
+  EXPECT_NE(mask_key(183), mask_key(184));  // 16 to go: a 17-byte token would not fit
+  EXPECT_NE(mask_key(190), mask_key(191));
+  EXPECT_EQ(mask_key(0), mask_key(20));   // 30+ still needed before the closing quote
+  EXPECT_NE(mask_key(33), mask_key(34));  // 16 needed: a quote is now in reach
+  EXPECT_NE(mask_key(49), mask_key(50));
+  // Unbounded strings are unaffected.
+  auto free = Compile(R"({"type": "string"})");
+  GrammarRecognizer f(free.get());
+  GrammarRecognizer::State a = f.Start(), b;
+  f.Step(a, '"', &b);
+  EXPECT_EQ(f.MaskKey(b, kHorizon), f.Key(b));
+}
+
 TEST(SchemaCompiler, RefsAndRecursion) {
   auto g = Compile(R"({"type": "object", "properties": {"next": {"anyOf": [{"$ref": "#"},
       {"type": "null"}]}}, "required": ["next"]})");
