@@ -46,6 +46,11 @@ class ConnectionStream final : public httplib::Stream {
  public:
   ConnectionStream(int fd, const HttpServerOptions& options) : fd_(fd), options_(options) {}
 
+  // True once a read of this request failed: past its deadline or over a size cap. httplib
+  // may still answer (400) and keep the connection; we close it, or a trickling client would
+  // hold it through one 400 after another.
+  bool read_failed() const { return read_failed_; }
+
   // Starts the limits of a new request (keep-alive connections carry several).
   void BeginRequest() {
     deadline_ = Clock::now() + options_.request_read_timeout;
@@ -99,11 +104,17 @@ class ConnectionStream final : public httplib::Stream {
     if (in_headers_) {
       n = std::min(n, HeaderBytes(n));
       header_bytes_ += n;
-      if (header_bytes_ > options_.max_header_bytes) return -1;
+      if (header_bytes_ > options_.max_header_bytes) {
+        read_failed_ = true;
+        return -1;
+      }
     } else {
       body_bytes_ += n;
       // Chunked bodies bypass httplib's Content-Length check; framing adds a little.
-      if (body_bytes_ > options_.max_body_bytes + (64 << 10)) return -1;
+      if (body_bytes_ > options_.max_body_bytes + (64 << 10)) {
+        read_failed_ = true;
+        return -1;
+      }
     }
     std::memcpy(ptr, buffer_ + begin_, n);
     begin_ += n;
@@ -146,12 +157,18 @@ class ConnectionStream final : public httplib::Stream {
   // ready and never time it out.
   bool WaitReadable() const {
     for (;;) {
-      if (Clock::now() >= deadline_) return false;
+      if (Clock::now() >= deadline_) {
+        read_failed_ = true;
+        return false;
+      }
       pollfd p{fd_, POLLIN, 0};
       const int n = poll(&p, 1, PollMs(deadline_));
       if (n > 0) return true;
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0 || Clock::now() >= deadline_) return false;
+      if (n < 0 || Clock::now() >= deadline_) {
+        read_failed_ = true;
+        return false;
+      }
     }
   }
 
@@ -177,7 +194,8 @@ class ConnectionStream final : public httplib::Stream {
   bool in_headers_ = true;
   size_t header_bytes_ = 0;
   size_t body_bytes_ = 0;
-  uint64_t tail_ = 0;  // last bytes of the header block, for finding its end
+  uint64_t tail_ = 0;                 // last bytes of the header block, for finding its end
+  mutable bool read_failed_ = false;  // set by the const is_readable path too
 };
 
 // The connection this worker thread is serving, for PeerClosed. Each connection is served
@@ -278,7 +296,7 @@ bool HttpServer::process_and_close_socket(socket_t sock) {
     const bool close_connection = draining_.load() || i + 1 == options_.max_requests_per_connection;
     bool connection_closed = false;
     ok = process_request(stream, close_connection, connection_closed, nullptr);
-    if (!ok || connection_closed) break;
+    if (!ok || connection_closed || stream.read_failed()) break;
   }
   current_connection = nullptr;
   ::shutdown(sock, SHUT_RDWR);
