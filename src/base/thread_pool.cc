@@ -18,6 +18,9 @@ namespace {
 // hundred ParallelFors per token, and a futex wake-up per call would cost more than the work.
 constexpr int kSpinRounds = 20000;
 
+// A claim word's chunk while a job is being set up: above any chunk count.
+constexpr uint64_t kClosed = 0xffffffffu;
+
 thread_local bool t_inside_pool_task = false;
 
 }  // namespace
@@ -65,6 +68,10 @@ void ThreadPool::ParallelFor(int64_t n, int64_t grain,
   const uint64_t generation = generation_.load(std::memory_order_relaxed) + 1;
   const int64_t num_chunks = (n + grain - 1) / grain;
   CHECK_LT(num_chunks, int64_t{1} << 32);
+  // Close the previous job's claims before its fields change: a worker late for it may have
+  // read its claim word and be about to compare it with the new chunk count; with the word
+  // changed its swap fails, so no chunk of the new job runs twice or is counted early.
+  claim_.store(((generation & 0xffffffffu) << 32) | kClosed, std::memory_order_seq_cst);
   job_.store(&fn, std::memory_order_relaxed);
   job_n_.store(n, std::memory_order_relaxed);
   job_grain_.store(grain, std::memory_order_relaxed);
@@ -105,7 +112,8 @@ void ThreadPool::WorkerLoop() {
     }
     if (gen == seen) {
       std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait(lock, [&] { return stop_ || generation_.load(std::memory_order_acquire) != seen; });
+      wake_.wait(lock,
+                 [&] { return stop_ || generation_.load(std::memory_order_acquire) != seen; });
       if (stop_) return;
       gen = generation_.load(std::memory_order_acquire);
     }

@@ -38,5 +38,23 @@ TEST(ThreadPoolTest, ManySmallJobsAndNestedCalls) {
   EXPECT_EQ(total.load(), 2000 * (8 + 8 * 4));
 }
 
+// Jobs of very different sizes back to back on an oversubscribed pool: a worker late for one
+// job must never run or count a chunk of the next (each chunk of each job runs exactly once,
+// and ParallelFor returns only when all have).
+TEST(ThreadPoolTest, BackToBackJobsOfVaryingSizesRunEachChunkOnce) {
+  ThreadPool pool(3);
+  std::vector<std::atomic<int>> hits(64);
+  for (int rep = 0; rep < 20000; ++rep) {
+    const int64_t n = rep % 3 == 0 ? 64 : 2 + rep % 5;
+    for (int64_t i = 0; i < n; ++i) hits[static_cast<size_t>(i)].store(0);
+    pool.ParallelFor(n, 1, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) hits[static_cast<size_t>(i)].fetch_add(1);
+    });
+    for (int64_t i = 0; i < n; ++i) {
+      ASSERT_EQ(hits[static_cast<size_t>(i)].load(), 1) << "rep " << rep << " chunk " << i;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ts
