@@ -348,7 +348,6 @@ Status CudaLlamaModel::PackBatch(const StepBatch& b, const KvPoolView& kv, Devic
     CUDA_RETURN_IF_ERROR(cudaMallocHost(&host_meta_, needed));
     host_meta_bytes_ = needed;
     RETURN_IF_ERROR(EnsureBuffer(meta_, needed));
-    ClearGraphs();
   }
   auto* host = static_cast<uint8_t*>(host_meta_);
   const uint8_t* dev = meta_.get<uint8_t>();
