@@ -9,6 +9,11 @@
 //                 KV kept in the sequence (what a prefix cache gives a server)
 //   serve         --serve-requests requests of --serve-input + --serve-output tokens, --serve-concurrency
 //                 at a time (one sequence each): the serving workload in-process, no HTTP
+//   shared        --shared-requests requests of a --shared-prefix-token prefix (one of --shared-groups)
+//                 + a distinct --shared-question, --shared-concurrency at a time: cold (every sequence
+//                 cleared before its request), then reused (a free sequence that holds the request's
+//                 prefix keeps it and evaluates only the question, as llama-server's slots do; the
+//                 groups' prefixes evaluated into the sequences first)
 // Usage: node bench/peer/llama_bench.mjs --model FILE.gguf [--only prefill,decode,...] [--json OUT]
 import {getLlama} from "node-llama-cpp";
 import fs from "node:fs";
@@ -29,12 +34,18 @@ const {values: args} = parseArgs({
     "serve-input": {type: "string", default: "256"},
     "serve-output": {type: "string", default: "64"},
     "serve-concurrency": {type: "string", default: "8"},
+    "shared-groups": {type: "string", default: "4"},
+    "shared-prefix": {type: "string", default: "1024"},
+    "shared-question": {type: "string", default: "64"},
+    "shared-output": {type: "string", default: "16"},
+    "shared-requests": {type: "string", default: "16"},
+    "shared-concurrency": {type: "string", default: "4"},
     seed: {type: "string", default: "1"},
     json: {type: "string"},
   },
 });
 if (!args.model) {
-  console.error("usage: llama_bench.mjs --model FILE.gguf [--only prefill,decode,parallel,prefix,serve] [--json OUT]");
+  console.error("usage: llama_bench.mjs --model FILE.gguf [--only prefill,decode,parallel,prefix,serve,shared] [--json OUT]");
   process.exit(2);
 }
 const threads = Number(args.threads);
@@ -142,38 +153,90 @@ if (only.has("prefix")) {
   await context.dispose();
 }
 
+// Runs `requests` ({tokens, output, group, prefix}) `concurrency` at a time, one sequence each.
+// `slots` are the context's sequences, each with the group whose prefix it holds (-1: none); a
+// request takes a free slot holding its group's prefix if there is one (then only the tokens after
+// the prefix are evaluated), else any free slot, cleared. Without `reuse` every slot is cleared.
+async function runRequests(slots, requests, reuse) {
+  const free = [...slots];
+  let next = 0;
+  const ttft = [];
+  const e2e = [];
+  let hits = 0;
+  const t0 = now();
+  await Promise.all(slots.map(async () => {
+    while (next < requests.length) {
+      const r = requests[next++];
+      let i = reuse ? free.findIndex((slot) => slot.group === r.group) : -1;
+      const hit = i >= 0;
+      if (!hit) i = 0;
+      const [slot] = free.splice(i, 1);
+      const start = now();
+      if (hit) {
+        hits++;
+        await slot.sequence.eraseContextTokenRanges([{start: r.prefix, end: slot.sequence.nextTokenIndex}]);
+      } else {
+        await slot.sequence.clearHistory();
+      }
+      const [first, last] = await generate(slot.sequence, hit ? r.tokens.slice(r.prefix) : r.tokens, r.output);
+      ttft.push(first - start);
+      e2e.push(last - start);
+      slot.group = reuse ? r.group : -1;
+      free.push(slot);
+    }
+  }));
+  const duration = now() - t0;
+  const output = requests.reduce((sum, r) => sum + r.output, 0);
+  return {
+    requests: requests.length, prefix_hits: hits, duration_s: duration, output_tokens_per_s: output / duration,
+    ttft_mean_s: ttft.reduce((a, b) => a + b, 0) / ttft.length, ttft_p50_s: percentile(ttft, 50),
+    ttft_p90_s: percentile(ttft, 90), e2e_p50_s: percentile(e2e, 50),
+  };
+}
+
+async function makeSlots(contextSize, concurrency) {
+  const context = await makeContext(contextSize, concurrency);
+  return [context, Array.from({length: concurrency}, () => ({sequence: context.getSequence(), group: -1}))];
+}
+
 if (only.has("serve")) {
   const numRequests = Number(args["serve-requests"]);
   const input = Number(args["serve-input"]);
   const output = Number(args["serve-output"]);
   const concurrency = Number(args["serve-concurrency"]);
-  const context = await makeContext(input + output + 16, concurrency);
-  const prompts = Array.from({length: numRequests}, () => randomTokens(input));
-  let next = 0;
-  const ttft = [];
-  const e2e = [];
-  const t0 = now();
-  await Promise.all(Array.from({length: concurrency}, async () => {
-    const sequence = context.getSequence();
-    while (next < numRequests) {
-      const prompt = prompts[next++];
-      await sequence.clearHistory();
-      const start = now();
-      const [first, last] = await generate(sequence, prompt, output);
-      ttft.push(first - start);
-      e2e.push(last - start);
-    }
-  }));
-  const duration = now() - t0;
-  const figure = {
-    requests: numRequests, input_tokens: input, output_tokens: output, concurrency, duration_s: duration,
-    output_tokens_per_s: (numRequests * output) / duration,
-    ttft_p50_s: percentile(ttft, 50), ttft_p90_s: percentile(ttft, 90), e2e_p50_s: percentile(e2e, 50),
-  };
+  const [context, slots] = await makeSlots(input + output + 16, concurrency);
+  const requests = Array.from({length: numRequests}, () => ({tokens: randomTokens(input), output, group: -1, prefix: 0}));
+  const figure = {input_tokens: input, output_tokens: output, concurrency, ...await runRequests(slots, requests, false)};
   results.figures.serve = figure;
   log("serve", `${numRequests} x (${input} + ${output}) at concurrency ${concurrency}: ` +
       `${figure.output_tokens_per_s.toFixed(1)} output tokens/s, TTFT p50 ${figure.ttft_p50_s.toFixed(2)} s, ` +
       `p90 ${figure.ttft_p90_s.toFixed(2)} s`);
+  await context.dispose();
+}
+
+if (only.has("shared")) {
+  const groups = Number(args["shared-groups"]);
+  const p = Number(args["shared-prefix"]);
+  const q = Number(args["shared-question"]);
+  const output = Number(args["shared-output"]);
+  const concurrency = Number(args["shared-concurrency"]);
+  const prefixes = Array.from({length: groups}, () => randomTokens(p));
+  const requests = Array.from({length: Number(args["shared-requests"])}, (_, i) =>
+    ({tokens: [...prefixes[i % groups], ...randomTokens(q)], output, group: i % groups, prefix: p}));
+  const [context, slots] = await makeSlots(p + q + output + 16, concurrency);
+  const cold = await runRequests(slots, requests, false);
+  // The reused pass starts with the groups' prefixes in the sequences (as many as there are),
+  // as tierserve's starts with them in its cache.
+  await Promise.all(slots.slice(0, groups).map(async (slot, g) => {
+    await slot.sequence.clearHistory();
+    await slot.sequence.evaluateWithoutGeneratingNewTokens(prefixes[g]);
+    slot.group = g;
+  }));
+  const reused = await runRequests(slots, requests, true);
+  results.figures.shared = {groups, prefix_tokens: p, question_tokens: q, output_tokens: output, concurrency, cold, reused};
+  log("shared", `${requests.length} x (${p} shared by ${groups} groups + ${q} + ${output}) at concurrency ${concurrency}: ` +
+      `TTFT mean cold ${cold.ttft_mean_s.toFixed(3)} s, prefix reused ${reused.ttft_mean_s.toFixed(3)} s ` +
+      `(${((100 * reused.ttft_mean_s) / cold.ttft_mean_s).toFixed(1)}%, ${reused.prefix_hits} hits)`);
   await context.dispose();
 }
 
