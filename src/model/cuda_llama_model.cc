@@ -20,6 +20,11 @@ constexpr size_t kCublasWorkspaceBytes = 32u << 20;
 // Attention's keys per split under --batch-invariant (a token's split depends on its own
 // context only).
 constexpr int32_t kInvariantSplitKeys = 1024;
+// Sequences with at least this many new tokens in a step use the tensor-core tiled attention.
+// On the H200 (qwen3-8b's heads, one sequence) it is 2x faster from 32 new tokens on, even at
+// 4000 cached; at 16 the CUDA-core kernel, which splits long contexts over more thread
+// blocks, ties or wins (BENCHMARKS.md, "CUDA").
+constexpr int32_t kTiledMinQueries = 32;
 // Device memory kept free of the KV pool for cuBLAS workspaces and the CUDA runtime.
 constexpr int64_t kRuntimeReserveBytes = 512ll << 20;
 
@@ -181,6 +186,10 @@ Result<std::unique_ptr<CudaLlamaModel>> CudaLlamaModel::Load(const std::string& 
   // TS_CUDA_GRAPHS=0 runs decode steps without graphs (to measure what they save).
   const char* graphs = std::getenv("TS_CUDA_GRAPHS");
   m->graphs_enabled_ = graphs == nullptr || std::string(graphs) != "0";
+  // TS_CUDA_TILED_MIN_QUERIES=N moves the tensor-core prefill attention's threshold (0: CUDA
+  // cores only), to measure it against the CUDA-core kernel.
+  const char* tiled = std::getenv("TS_CUDA_TILED_MIN_QUERIES");
+  m->tiled_min_queries_ = tiled != nullptr ? std::atoi(tiled) : kTiledMinQueries;
   if (Status s = m->Upload(folder); !s.ok()) {
     return s.WithContext("loading " + model_dir + " onto the GPU");
   }
@@ -361,11 +370,12 @@ Status CudaLlamaModel::PackBatch(const StepBatch& b, const KvPoolView& kv, Devic
     return p;
   };
   std::vector<int32_t> token_seq(static_cast<size_t>(T));
-  int32_t max_context = 0;
+  int32_t max_context = 0, max_query_len = 0;
   for (int64_t s = 0; s < S; ++s) {
     std::fill(token_seq.begin() + b.query_start[s], token_seq.begin() + b.query_start[s + 1],
               static_cast<int32_t>(s));
     max_context = std::max(max_context, b.context_len[s]);
+    max_query_len = std::max(max_query_len, b.query_start[s + 1] - b.query_start[s]);
   }
   d.tokens = put(b.tokens, C);
   d.positions = put(b.positions, C);
@@ -392,8 +402,11 @@ Status CudaLlamaModel::PackBatch(const StepBatch& b, const KvPoolView& kv, Devic
   d.attn.head_dim = c.head_dim;
   d.attn.scale = 1.f / std::sqrt(static_cast<float>(c.head_dim));
   d.attn.num_tokens = T;
+  d.attn.num_seqs = static_cast<int32_t>(S);
   d.attn.max_context = max_context;
+  d.attn.max_query_len = max_query_len;
   d.attn.split_keys = batch_invariant_ ? kInvariantSplitKeys : 0;
+  d.attn.tiled_min_queries = batch_invariant_ ? 0 : tiled_min_queries_;
   const int64_t scratch_floats = cuda::AttentionScratchFloats(d.attn, num_sms_);
   RETURN_IF_ERROR(EnsureBuffer(attention_scratch_, static_cast<size_t>(scratch_floats) * 4));
   d.num_splits = cuda::AttentionSplits(d.attn, num_sms_);

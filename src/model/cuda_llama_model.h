@@ -105,6 +105,7 @@ class CudaLlamaModel final : public Model {
   using GraphKey = std::tuple<int64_t, int64_t, int32_t, int, int, int32_t, const void*>;
   std::map<GraphKey, cudaGraphExec_t> graphs_;
   bool graphs_enabled_ = true;
+  int32_t tiled_min_queries_ = 0;  // AttentionArgs::tiled_min_queries outside batch invariance
   bool batch_invariant_ = false;
 };
 

@@ -5,12 +5,13 @@
 // kPerLane contiguous output elements while the chunk's probabilities are broadcast. The
 // warps merge at the end. With several splits (few blocks, long contexts) each split writes
 // its partial (max, sum, unnormalized output) per head and a second kernel merges them in
-// split order.
+// split order. Sequences the tiled prefill kernel takes (tiled_min_queries) are skipped.
 #include <algorithm>
 #include <cmath>
 
 #include "kernels/cuda/cuda_kernels.h"
 #include "kernels/cuda/cuda_util.cuh"
+#include "kernels/cuda/prefill_attention.h"
 
 namespace ts::cuda {
 namespace {
@@ -39,6 +40,12 @@ __device__ __forceinline__ void LoadLane(const KvT* row, int lane, int D, float 
   }
 }
 
+// Whether token t's sequence goes to the tiled kernel (tiled_min: 0 when that does not run).
+__device__ __forceinline__ bool Tiled(const AttentionArgs& a, int tiled_min, int64_t t) {
+  const int s = a.token_seq[t];
+  return tiled_min > 0 && a.query_start[s + 1] - a.query_start[s] >= tiled_min;
+}
+
 __device__ __forceinline__ float WarpMax(float v) {
   for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
   return v;
@@ -46,9 +53,11 @@ __device__ __forceinline__ float WarpMax(float v) {
 
 template <typename KvT, int kPerLane, int kGroup>
 __global__ void __launch_bounds__(kWarps * 32)
-    AttentionKernel(const float* q, AttentionArgs a, int num_splits, float* scratch, bf16* out) {
+    AttentionKernel(const float* q, AttentionArgs a, int tiled_min, int num_splits, float* scratch,
+                    bf16* out) {
   const int h0 = blockIdx.x * kGroup, split = blockIdx.z;
   const int64_t t = blockIdx.y;
+  if (Tiled(a, tiled_min, t)) return;
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   const int D = a.head_dim;
   const int s = a.token_seq[t];
@@ -181,8 +190,11 @@ __global__ void __launch_bounds__(kWarps * 32)
   }
 }
 
-__global__ void MergeSplitsKernel(const float* scratch, int num_splits, int D, bf16* out) {
+__global__ void MergeSplitsKernel(const float* scratch, AttentionArgs a, int tiled_min,
+                                  int num_splits, bf16* out) {
   const int64_t head_index = blockIdx.x;
+  if (Tiled(a, tiled_min, head_index / a.num_heads)) return;
+  const int D = a.head_dim;
   const float* recs = scratch + head_index * num_splits * (D + 2);
   float mx = -INFINITY;
   for (int p = 0; p < num_splits; ++p) mx = fmaxf(mx, recs[p * (D + 2)]);
@@ -222,8 +234,8 @@ int NumSplits(const AttentionArgs& a, int num_sms) {
 }
 
 template <typename KvT, int kPerLane>
-void Launch(const float* q, const AttentionArgs& a, int num_splits, float* scratch, bf16* out,
-            cudaStream_t stream) {
+void Launch(const float* q, const AttentionArgs& a, int tiled_min, int num_splits, float* scratch,
+            bf16* out, cudaStream_t stream) {
   const int group = GroupSize(a);
   const dim3 grid(static_cast<unsigned>(a.num_heads / group), static_cast<unsigned>(a.num_tokens),
                   static_cast<unsigned>(num_splits));
@@ -231,19 +243,19 @@ void Launch(const float* q, const AttentionArgs& a, int num_splits, float* scrat
   switch (group) {
     case 8:
       AttentionKernel<KvT, kPerLane, 8>
-          <<<grid, kThreads, 0, stream>>>(q, a, num_splits, scratch, out);
+          <<<grid, kThreads, 0, stream>>>(q, a, tiled_min, num_splits, scratch, out);
       break;
     case 4:
       AttentionKernel<KvT, kPerLane, 4>
-          <<<grid, kThreads, 0, stream>>>(q, a, num_splits, scratch, out);
+          <<<grid, kThreads, 0, stream>>>(q, a, tiled_min, num_splits, scratch, out);
       break;
     case 2:
       AttentionKernel<KvT, kPerLane, 2>
-          <<<grid, kThreads, 0, stream>>>(q, a, num_splits, scratch, out);
+          <<<grid, kThreads, 0, stream>>>(q, a, tiled_min, num_splits, scratch, out);
       break;
     default:
       AttentionKernel<KvT, kPerLane, 1>
-          <<<grid, kThreads, 0, stream>>>(q, a, num_splits, scratch, out);
+          <<<grid, kThreads, 0, stream>>>(q, a, tiled_min, num_splits, scratch, out);
       break;
   }
 }
@@ -261,19 +273,22 @@ void PagedAttention(const float* q, const AttentionArgs& a, float* scratch, int 
                     cudaStream_t stream) {
   if (a.num_tokens == 0) return;
   const int splits = NumSplits(a, num_sms);
+  const int tiled_min = TiledPrefillApplies(a) ? a.tiled_min_queries : 0;
+  if (tiled_min > 0) TiledPrefillAttention(q, a, out, stream);
+  if (tiled_min > 0 && a.num_seqs == 1) return;  // its one sequence was the tiled kernel's
   DispatchKv(a.kv_dtype, [&](auto type) {
     using KvT = decltype(type);
     if (a.head_dim <= 64) {
-      Launch<KvT, 2>(q, a, splits, scratch, out, stream);
+      Launch<KvT, 2>(q, a, tiled_min, splits, scratch, out, stream);
     } else if (a.head_dim <= 128) {
-      Launch<KvT, 4>(q, a, splits, scratch, out, stream);
+      Launch<KvT, 4>(q, a, tiled_min, splits, scratch, out, stream);
     } else {
-      Launch<KvT, 8>(q, a, splits, scratch, out, stream);
+      Launch<KvT, 8>(q, a, tiled_min, splits, scratch, out, stream);
     }
   });
   if (splits > 1) {
     MergeSplitsKernel<<<static_cast<unsigned>(a.num_tokens * a.num_heads), 128, 0, stream>>>(
-        scratch, splits, a.head_dim, out);
+        scratch, a, tiled_min, splits, out);
   }
 }
 

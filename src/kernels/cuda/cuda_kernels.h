@@ -41,9 +41,10 @@ void QkvRopeWriteKv(const float* qkv, int64_t num_tokens, const QkvArgs& args, f
                     void* k_pool, void* v_pool, cudaStream_t stream);
 
 // Paged causal attention (kernels/attention.h's contract) with q float32 and out bf16, both
-// [T][Hq][D]. token_seq[t] is the sequence of token t. Long contexts are split across
-// thread blocks (flash-decoding) when there are few (token, head) pairs; scratch must hold
-// AttentionScratchFloats(...) floats.
+// [T][Hq][D]. token_seq[t] is the sequence of token t. Sequences with at least
+// tiled_min_queries new tokens (prefill chunks) run on a tensor-core tiled kernel; the rest
+// on CUDA cores, where long contexts are split across thread blocks (flash-decoding) when
+// there are few (token, head) pairs; scratch must hold AttentionScratchFloats(...) floats.
 struct AttentionArgs {
   const void* k_pool = nullptr;
   const void* v_pool = nullptr;
@@ -56,7 +57,12 @@ struct AttentionArgs {
   int32_t max_blocks_per_seq = 0;
   const int32_t* token_seq = nullptr;  // [T]
   int64_t num_tokens = 0;
-  int32_t max_context = 0;  // the largest context_len (host-known): picks the split
+  int32_t num_seqs = 0;
+  int32_t max_context = 0;    // the largest context_len (host-known): picks the split
+  int32_t max_query_len = 0;  // the most new tokens of one sequence (host-known)
+  // Sequences with at least this many new tokens go to the tiled kernel (0: none). Its
+  // reduction order depends on the chunking, so --batch-invariant keeps it off.
+  int32_t tiled_min_queries = 0;
   // 0: splits adapt to the batch (fill the GPU); > 0: every token's keys go in splits of
   // this many keys, so its result does not depend on the batch (--batch-invariant).
   int32_t split_keys = 0;

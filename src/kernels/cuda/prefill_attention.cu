@@ -1,0 +1,307 @@
+// Tensor-core causal attention for prefill over the paged KV pool (FlashAttention-2 style).
+// The CUDA-core kernel (attention.cu) streams every key once per query token, so a long
+// prompt re-reads its K/V thousands of times and spends its time on scalar FMAs. Here a
+// thread block takes kRows (query token, q head) rows of one sequence: kRows / ratio
+// consecutive query tokens times the ratio q heads that share one KV head, so a K/V tile
+// fetched once serves the whole GQA group. Its 4 warps own 16 rows each and walk the visible
+// keys (cached prefix included) in tiles of kKeys: S = Q K^T and O += P V run as bf16
+// mma.sync m16n8k16 with float32 accumulators, the softmax is online in base 2 (scale and
+// log2 e folded into q), and the K/V tiles are double-buffered in shared memory.
+#include "kernels/cuda/prefill_attention.h"
+
+#include <type_traits>
+
+#include "kernels/cuda/cuda_util.cuh"
+
+namespace ts::cuda {
+namespace {
+
+constexpr int kWarps = 4;
+constexpr int kThreads = kWarps * 32;
+constexpr int kRows = 16 * kWarps;  // (token, head) rows a block
+constexpr int kKeys = 64;           // keys a tile
+// Row padding (elements): 16 bytes, so that the 8 rows an ldmatrix reads hit distinct banks.
+constexpr int kPad = 8;
+
+template <int D>
+struct Smem {
+  bf16 q[kRows][D + kPad];
+  bf16 k[2][kKeys][D + kPad];
+  bf16 v[2][kKeys][D + kPad];
+};
+
+__device__ __forceinline__ unsigned SharedAddress(const void* p) {
+  return static_cast<unsigned>(__cvta_generic_to_shared(p));
+}
+
+// 16 bytes global -> shared, asynchronously; zeros when !valid (keys past the context must be
+// finite: their probability is 0, and 0 * NaN would poison the output).
+__device__ __forceinline__ void CopyAsync16(void* dst, const void* src, bool valid) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(SharedAddress(dst)),
+               "l"(src), "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void CommitCopies() { asm volatile("cp.async.commit_group;\n"); }
+template <int N>
+__device__ __forceinline__ void WaitCopies() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+}
+
+__device__ __forceinline__ void LoadMatrixX4(uint32_t (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(SharedAddress(p)));
+}
+__device__ __forceinline__ void LoadMatrixX4Trans(uint32_t (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(SharedAddress(p)));
+}
+
+// c += a (16x16, row-major fragments) * b (16x8, column fragments).
+__device__ __forceinline__ void Mma(float (&c)[4], const uint32_t (&a)[4], uint32_t b0,
+                                    uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
+      "{%8,%9}, {%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+__device__ __forceinline__ uint32_t PackBf16(float lo, float hi) {
+  const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<const uint32_t*>(&v);
+}
+
+__device__ __forceinline__ float Exp2(float x) {  // 2^x; 0 for -inf
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+  return y;
+}
+
+template <typename T, int N>
+struct alignas(sizeof(T) * N) Vec {
+  T v[N];
+};
+
+// Keys key0 .. key0 + kKeys - 1 of one KV head into shared memory (zeros past ctx). bf16
+// pools copy asynchronously; f16/f32 pools convert through registers.
+template <typename KvT, int D>
+__device__ __forceinline__ void LoadKvTile(const AttentionArgs& a, const int32_t* blocks, int kvh,
+                                           int key0, int ctx, bf16 (*k)[D + kPad],
+                                           bf16 (*v)[D + kPad]) {
+  constexpr int kChunks = D / 8;  // 8 elements a chunk: 16 bytes of bf16
+  const KvT* k_pool = static_cast<const KvT*>(a.k_pool);
+  const KvT* v_pool = static_cast<const KvT*>(a.v_pool);
+#pragma unroll
+  for (int it = 0; it < kKeys * kChunks / kThreads; ++it) {
+    const int x = threadIdx.x + it * kThreads;
+    const int r = x / kChunks, c = (x % kChunks) * 8;
+    const int j = key0 + r;
+    const bool valid = j < ctx;
+    const int64_t row =
+        valid ? (static_cast<int64_t>(blocks[j / a.block_size]) * a.num_kv_heads + kvh) *
+                        a.block_size +
+                    j % a.block_size
+              : 0;
+    if constexpr (std::is_same_v<KvT, bf16>) {
+      CopyAsync16(&k[r][c], k_pool + row * D + c, valid);
+      CopyAsync16(&v[r][c], v_pool + row * D + c, valid);
+    } else {
+      Vec<KvT, 8> kx{}, vx{};
+      if (valid) {
+        kx = *reinterpret_cast<const Vec<KvT, 8>*>(k_pool + row * D + c);
+        vx = *reinterpret_cast<const Vec<KvT, 8>*>(v_pool + row * D + c);
+      }
+      Vec<bf16, 8> kb, vb;
+#pragma unroll
+      for (int e = 0; e < 8; ++e) {
+        kb.v[e] = __float2bfloat16_rn(ToFloat(kx.v[e]));
+        vb.v[e] = __float2bfloat16_rn(ToFloat(vx.v[e]));
+      }
+      *reinterpret_cast<Vec<bf16, 8>*>(&k[r][c]) = kb;
+      *reinterpret_cast<Vec<bf16, 8>*>(&v[r][c]) = vb;
+    }
+  }
+}
+
+template <typename KvT, int D>
+__global__ void __launch_bounds__(kThreads)
+    TiledPrefillKernel(const float* q, AttentionArgs a, bf16* out) {
+  const int s = blockIdx.z, kvh = blockIdx.x;
+  const int q_begin = a.query_start[s], n = a.query_start[s + 1] - q_begin;
+  if (n < a.tiled_min_queries) return;  // the CUDA-core kernel's
+  const int ratio = a.num_heads / a.num_kv_heads;
+  const int tokens = kRows / ratio;                     // query tokens a block
+  // Blocks start in x-fastest order: the longest tiles (the last queries) of all KV heads first.
+  const int i0 = (gridDim.y - 1 - blockIdx.y) * tokens;
+  if (i0 >= n) return;
+  const int ctx = a.context_len[s];
+  const int past = ctx - n;                             // keys before the step's first token
+  const int key_end = past + min(i0 + tokens, n);       // keys the block's last token sees
+  const int num_tiles = (key_end + kKeys - 1) / kKeys;
+  const int32_t* blocks = a.block_table + static_cast<int64_t>(s) * a.max_blocks_per_seq;
+
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  Smem<D>& sm = *reinterpret_cast<Smem<D>*>(smem_raw);
+  LoadKvTile<KvT, D>(a, blocks, kvh, 0, ctx, sm.k[0], sm.v[0]);
+  CommitCopies();
+
+  // Row r is token i0 + r / ratio, head kvh * ratio + r % ratio.
+  const float q_scale = a.scale * 1.4426950408889634f;  // log2 e: softmax in base 2
+  for (int x = threadIdx.x; x < kRows * D / 4; x += kThreads) {
+    const int r = x / (D / 4), d = (x % (D / 4)) * 4;
+    const int i = i0 + r / ratio;
+    float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
+    if (i < n) {
+      v = *reinterpret_cast<const float4*>(
+          q + (static_cast<int64_t>(q_begin + i) * a.num_heads + kvh * ratio + r % ratio) * D +
+          d);
+    }
+    *reinterpret_cast<uint2*>(&sm.q[r][d]) =
+        make_uint2(PackBf16(v.x * q_scale, v.y * q_scale), PackBf16(v.z * q_scale, v.w * q_scale));
+  }
+  __syncthreads();
+
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  const int g = lane / 4, tq = lane % 4;  // mma fragment coordinates
+  const int r0 = warp * 16 + g;           // the thread's rows: r0 and r0 + 8
+  uint32_t qf[D / 16][4];
+#pragma unroll
+  for (int ks = 0; ks < D / 16; ++ks) {
+    qf[ks][0] = *reinterpret_cast<const uint32_t*>(&sm.q[r0][ks * 16 + 2 * tq]);
+    qf[ks][1] = *reinterpret_cast<const uint32_t*>(&sm.q[r0 + 8][ks * 16 + 2 * tq]);
+    qf[ks][2] = *reinterpret_cast<const uint32_t*>(&sm.q[r0][ks * 16 + 2 * tq + 8]);
+    qf[ks][3] = *reinterpret_cast<const uint32_t*>(&sm.q[r0 + 8][ks * 16 + 2 * tq + 8]);
+  }
+  // Keys 0 .. visible - 1 for each of the thread's rows.
+  const int visible[2] = {past + i0 + r0 / ratio + 1, past + i0 + (r0 + 8) / ratio + 1};
+  const int first_masked = past + i0 + 1;  // tiles below this need no mask
+
+  float o[D / 8][4] = {}, m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
+  for (int kt = 0; kt < num_tiles; ++kt) {
+    const int buf = kt & 1;
+    if (kt + 1 < num_tiles) {
+      LoadKvTile<KvT, D>(a, blocks, kvh, (kt + 1) * kKeys, ctx, sm.k[buf ^ 1], sm.v[buf ^ 1]);
+    }
+    CommitCopies();
+    WaitCopies<1>();  // tile kt has landed
+    __syncthreads();
+
+    float sc[kKeys / 8][4] = {};
+#pragma unroll
+    for (int nt = 0; nt < kKeys / 8; ++nt) {
+#pragma unroll
+      for (int kp = 0; kp < D / 32; ++kp) {  // two 16-wide k steps per ldmatrix
+        uint32_t b[4];
+        LoadMatrixX4(b, &sm.k[buf][nt * 8 + lane % 8][kp * 32 + (lane / 8) * 8]);
+        Mma(sc[nt], qf[2 * kp], b[0], b[1]);
+        Mma(sc[nt], qf[2 * kp + 1], b[2], b[3]);
+      }
+    }
+    const int key0 = kt * kKeys;
+    if (key0 + kKeys > first_masked) {
+#pragma unroll
+      for (int nt = 0; nt < kKeys / 8; ++nt) {
+#pragma unroll
+        for (int c = 0; c < 4; ++c) {
+          if (key0 + nt * 8 + 2 * tq + (c & 1) >= visible[c / 2]) sc[nt][c] = -INFINITY;
+        }
+      }
+    }
+    // Online softmax; a row's 4 threads (one quad) share its maximum. Every row sees key 0 in
+    // the first tile, so m is finite from then on.
+    float corr[2];
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      float mx = m[h];
+#pragma unroll
+      for (int nt = 0; nt < kKeys / 8; ++nt) mx = fmaxf(mx, fmaxf(sc[nt][2 * h], sc[nt][2 * h + 1]));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+      corr[h] = Exp2(m[h] - mx);
+      m[h] = mx;
+      l[h] *= corr[h];
+    }
+#pragma unroll
+    for (int nt = 0; nt < kKeys / 8; ++nt) {
+#pragma unroll
+      for (int c = 0; c < 4; ++c) {
+        sc[nt][c] = Exp2(sc[nt][c] - m[c / 2]);
+        l[c / 2] += sc[nt][c];
+      }
+    }
+#pragma unroll
+    for (int dn = 0; dn < D / 8; ++dn) {
+#pragma unroll
+      for (int c = 0; c < 4; ++c) o[dn][c] *= corr[c / 2];
+    }
+    // O += P V: the S accumulators of two 8-key column tiles are the A fragment of 16 keys.
+#pragma unroll
+    for (int kk = 0; kk < kKeys / 16; ++kk) {
+      const uint32_t pa[4] = {PackBf16(sc[2 * kk][0], sc[2 * kk][1]),
+                              PackBf16(sc[2 * kk][2], sc[2 * kk][3]),
+                              PackBf16(sc[2 * kk + 1][0], sc[2 * kk + 1][1]),
+                              PackBf16(sc[2 * kk + 1][2], sc[2 * kk + 1][3])};
+#pragma unroll
+      for (int dp = 0; dp < D / 16; ++dp) {
+        uint32_t b[4];
+        LoadMatrixX4Trans(b, &sm.v[buf][kk * 16 + lane % 16][dp * 16 + (lane / 16) * 8]);
+        Mma(o[2 * dp], pa, b[0], b[1]);
+        Mma(o[2 * dp + 1], pa, b[2], b[3]);
+      }
+    }
+    __syncthreads();  // buffer buf is refilled in the next iteration
+  }
+
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    l[h] += __shfl_xor_sync(0xffffffffu, l[h], 1);
+    l[h] += __shfl_xor_sync(0xffffffffu, l[h], 2);
+    const int r = r0 + 8 * h, i = i0 + r / ratio;
+    if (i >= n) continue;
+    bf16* row = out + (static_cast<int64_t>(q_begin + i) * a.num_heads + kvh * ratio + r % ratio) * D;
+    const float inv = 1.f / l[h];
+#pragma unroll
+    for (int dn = 0; dn < D / 8; ++dn) {
+      *reinterpret_cast<__nv_bfloat162*>(row + dn * 8 + 2 * tq) =
+          __floats2bfloat162_rn(o[dn][2 * h] * inv, o[dn][2 * h + 1] * inv);
+    }
+  }
+}
+
+template <typename KvT, int D>
+void Launch(const float* q, const AttentionArgs& a, bf16* out, cudaStream_t stream) {
+  constexpr int kSmem = sizeof(Smem<D>);
+  static const cudaError_t raised = cudaFuncSetAttribute(
+      TiledPrefillKernel<KvT, D>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
+  CUDA_CHECK(raised);
+  const int tokens = kRows / (a.num_heads / a.num_kv_heads);
+  const dim3 grid(static_cast<unsigned>(a.num_kv_heads),
+                  static_cast<unsigned>((a.max_query_len + tokens - 1) / tokens),
+                  static_cast<unsigned>(a.num_seqs));
+  TiledPrefillKernel<KvT, D><<<grid, kThreads, kSmem, stream>>>(q, a, out);
+}
+
+}  // namespace
+
+bool TiledPrefillApplies(const AttentionArgs& a) {
+  const int ratio = a.num_heads / a.num_kv_heads;
+  return a.tiled_min_queries > 0 && a.max_query_len >= a.tiled_min_queries &&
+         (a.head_dim == 32 || a.head_dim == 64 || a.head_dim == 128) && kRows % ratio == 0;
+}
+
+void TiledPrefillAttention(const float* q, const AttentionArgs& a, bf16* out,
+                           cudaStream_t stream) {
+  DispatchKv(a.kv_dtype, [&](auto type) {
+    using KvT = decltype(type);
+    if (a.head_dim == 32) {
+      Launch<KvT, 32>(q, a, out, stream);
+    } else if (a.head_dim == 64) {
+      Launch<KvT, 64>(q, a, out, stream);
+    } else {
+      Launch<KvT, 128>(q, a, out, stream);
+    }
+  });
+}
+
+}  // namespace ts::cuda
