@@ -17,6 +17,7 @@
 #include "kernels/matmul.h"
 #include "kernels/reference/reference_kernels.h"
 #include "tests/kernels/cpu/test_weights.h"
+#include "tests/kernels/cuda/cuda_test_util.h"
 
 namespace ts {
 namespace {
@@ -29,57 +30,6 @@ class CudaEnvironment : public ::testing::Environment {
 };
 ::testing::Environment* const kCudaEnvironment =
     ::testing::AddGlobalTestEnvironment(new CudaEnvironment);
-
-template <typename T>
-CudaBuffer Upload(const std::vector<T>& v) {
-  auto b = CudaBuffer::Allocate(std::max<size_t>(1, v.size()) * sizeof(T));
-  CHECK(b.ok());
-  CUDA_CHECK(cudaMemcpy(b->get(), v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice));
-  return std::move(*b);
-}
-
-// A device buffer of n elements, poisoned (0xFF bytes: NaN for floats) so that unwritten
-// outputs fail the comparison.
-CudaBuffer Poisoned(size_t bytes) {
-  auto b = CudaBuffer::Allocate(std::max<size_t>(1, bytes));
-  CHECK(b.ok());
-  CUDA_CHECK(cudaMemset(b->get(), 0xFF, bytes));
-  return std::move(*b);
-}
-
-template <typename T>
-std::vector<T> Download(const CudaBuffer& b, size_t n) {
-  CUDA_CHECK(cudaDeviceSynchronize());
-  CUDA_CHECK(cudaGetLastError());
-  std::vector<T> v(n);
-  CUDA_CHECK(cudaMemcpy(v.data(), b.get(), n * sizeof(T), cudaMemcpyDeviceToHost));
-  return v;
-}
-
-std::vector<float> Bf16ToFloats(const std::vector<uint16_t>& v) {
-  std::vector<float> f(v.size());
-  for (size_t i = 0; i < v.size(); ++i) f[i] = Bf16ToF32(v[i]);
-  return f;
-}
-
-std::vector<float> RoundToBf16(std::vector<float> v) {
-  for (float& x : v) x = Bf16ToF32(F32ToBf16(x));
-  return v;
-}
-
-// max |got - want| <= tolerance * max |want|, and nothing is NaN.
-void ExpectClose(const std::vector<float>& got, const std::vector<float>& want, double tolerance,
-                 const char* what) {
-  ASSERT_EQ(got.size(), want.size()) << what;
-  double max_diff = 0, max_ref = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    ASSERT_FALSE(std::isnan(got[i])) << what << " at " << i;
-    max_diff = std::max(max_diff, std::fabs(static_cast<double>(got[i]) - want[i]));
-    max_ref = std::max(max_ref, std::fabs(static_cast<double>(want[i])));
-  }
-  EXPECT_LE(max_diff, tolerance * max_ref)
-      << what << ": max diff " << max_diff << " of " << max_ref;
-}
 
 TEST(CudaKernels, AddRmsNormMatchesCpu) {
   std::mt19937 rng(1);
@@ -203,73 +153,10 @@ class CudaAttentionTest : public ::testing::TestWithParam<AttentionCase> {};
 
 TEST_P(CudaAttentionTest, MatchesReference) {
   const AttentionCase& c = GetParam();
-  std::mt19937 rng(3);
-  const int32_t Hq = c.num_heads, Hkv = c.num_kv_heads, D = c.head_dim, bs = 16;
-  const int32_t S = static_cast<int32_t>(c.cached.size());
-  PagedAttentionArgs a;
-  a.kv_dtype = c.dtype;
-  a.block_size = bs;
-  a.num_heads = Hq;
-  a.num_kv_heads = Hkv;
-  a.head_dim = D;
-  a.scale = 1.f / std::sqrt(static_cast<float>(D));
-  a.num_seqs = S;
-  std::vector<int32_t> query_start(S + 1, 0), context_len(S), token_seq;
-  int32_t max_context = 0;
-  for (int32_t s = 0; s < S; ++s) {
-    query_start[s + 1] = query_start[s] + c.num_new[s];
-    context_len[s] = c.cached[s] + c.num_new[s];
-    max_context = std::max(max_context, context_len[s]);
-    token_seq.insert(token_seq.end(), c.num_new[s], s);
-    a.max_blocks_per_seq = std::max(a.max_blocks_per_seq, (context_len[s] + bs - 1) / bs);
-  }
-  const int32_t T = query_start[S];
-  const int32_t num_blocks = S * a.max_blocks_per_seq;
-  std::vector<int32_t> table(num_blocks);
-  std::iota(table.begin(), table.end(), 0);
-  std::shuffle(table.begin(), table.end(), rng);
-  const size_t pool_elems = static_cast<size_t>(num_blocks) * Hkv * bs * D;
-  std::vector<uint8_t> k_pool(pool_elems * KvDtypeBytes(c.dtype)), v_pool(k_pool.size());
-  {
-    auto k = testing::RandomVector(pool_elems, rng), v = testing::RandomVector(pool_elems, rng);
-    std::vector<int64_t> slots(pool_elems / (Hkv * D));
-    std::iota(slots.begin(), slots.end(), 0);
-    WriteKv(k.data(), v.data(), slots.data(), static_cast<int64_t>(slots.size()), a, k_pool.data(),
-            v_pool.data());
-  }
-  auto q = testing::RandomVector(static_cast<size_t>(T) * Hq * D, rng, 2.f);
-  a.k_pool = k_pool.data();
-  a.v_pool = v_pool.data();
-  a.query_start = query_start.data();
-  a.context_len = context_len.data();
-  a.block_table = table.data();
-  std::vector<float> want(q.size());
-  reference::PagedAttention(q.data(), a, want.data());
-
-  CudaBuffer dk = Upload(k_pool), dv = Upload(v_pool), dq = Upload(q), dqs = Upload(query_start),
-             dctx = Upload(context_len), dtable = Upload(table), dseq = Upload(token_seq);
-  cuda::AttentionArgs g;
-  g.k_pool = dk.get();
-  g.v_pool = dv.get();
-  g.kv_dtype = c.dtype;
-  g.block_size = bs;
-  g.num_heads = Hq;
-  g.num_kv_heads = Hkv;
-  g.head_dim = D;
-  g.scale = a.scale;
-  g.query_start = dqs.get<int32_t>();
-  g.context_len = dctx.get<int32_t>();
-  g.block_table = dtable.get<int32_t>();
-  g.max_blocks_per_seq = a.max_blocks_per_seq;
-  g.token_seq = dseq.get<int32_t>();
-  g.num_tokens = T;
-  g.max_context = max_context;
-  constexpr int kSms = 132;
-  CudaBuffer scratch = Poisoned(std::max<int64_t>(1, cuda::AttentionScratchFloats(g, kSms)) * 4);
-  CudaBuffer out = Poisoned(q.size() * 2);
-  cuda::PagedAttention(dq.get<float>(), g, scratch.get<float>(), kSms, out.get<cuda::bf16>(),
-                       nullptr);
-  ExpectClose(Bf16ToFloats(Download<uint16_t>(out, q.size())), want, 1e-2, "attention");
+  const AttentionProblem p =
+      MakeAttentionProblem(c.num_heads, c.num_kv_heads, c.head_dim, c.dtype, c.cached, c.num_new,
+                           /*seed=*/3);
+  ExpectClose(RunAttention(p, /*num_sms=*/132), p.want, 1e-2, "attention");
 }
 
 INSTANTIATE_TEST_SUITE_P(
