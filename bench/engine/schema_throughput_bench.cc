@@ -168,7 +168,7 @@ Status Run(const Flags& f) {
     RETURN_IF_ERROR(GenerateRandomModel(o));
   }
   ASSIGN_OR_RETURN(text::Tokenizer tokenizer, text::Tokenizer::Load(f.model));
-  ASSIGN_OR_RETURN(auto model, LlamaModel::Load(f.model));
+  ASSIGN_OR_RETURN(auto model, LlamaModel::Load(f.model, {}));
   EngineOptions options;
   options.threads = f.threads;
   options.max_num_seqs = 64;

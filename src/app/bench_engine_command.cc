@@ -22,7 +22,7 @@ namespace {
 struct BenchFlags {
   std::string model;
   std::string device = "cpu";
-  bool batch_invariant = false;
+  ModelOptions model_options;
   int32_t threads = 0;
   int32_t prefill_tokens = 512;
   int32_t prefill_chunk = 512;
@@ -41,8 +41,7 @@ double Seconds(Clock::time_point a, Clock::time_point b) {
 
 Status Run(const BenchFlags& f) {
   ASSIGN_OR_RETURN(const Device device, ParseDevice(f.device));
-  ASSIGN_OR_RETURN(std::unique_ptr<Model> model,
-                   LoadModel(f.model, device, {.batch_invariant = f.batch_invariant}));
+  ASSIGN_OR_RETURN(std::unique_ptr<Model> model, LoadModel(f.model, device, f.model_options));
   const ModelConfig& c = model->config();
   const int threads =
       f.threads > 0 ? f.threads : static_cast<int>(std::thread::hardware_concurrency());
@@ -140,8 +139,7 @@ void RegisterBenchEngineCommand(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand("bench-engine", "Measure prefill and batched decode speed");
   cmd->add_option("--model", f->model, "Model folder")->required();
   cmd->add_option("--device", f->device, "cpu or cuda (CUDA builds)")->capture_default_str();
-  cmd->add_flag("--batch-invariant", f->batch_invariant,
-                "cuda: outputs independent of what shares the batch (fixed-order kernels; slower)");
+  AddModelOptionFlags(cmd, &f->model_options);
   cmd->add_option("--threads", f->threads, "Worker threads (default: all cores)");
   cmd->add_option("--prefill-tokens", f->prefill_tokens)->capture_default_str();
   cmd->add_option("--prefill-chunk", f->prefill_chunk)->capture_default_str();

@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "model/model.h"
+
 namespace ts::app {
 
 void RegisterGenModelCommand(CLI::App& app, int* exit_code);
@@ -13,5 +15,8 @@ void RegisterBenchEngineCommand(CLI::App& app, int* exit_code);
 void RegisterTokenizeCommands(CLI::App& app, int* exit_code);
 void RegisterServeCommand(CLI::App& app, int* exit_code);
 void RegisterBenchCommand(CLI::App& app, int* exit_code);
+
+// The flags of ModelOptions, for every subcommand that loads a model.
+void AddModelOptionFlags(CLI::App* cmd, ModelOptions* options);
 
 }  // namespace ts::app

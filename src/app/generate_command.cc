@@ -22,7 +22,7 @@ namespace {
 struct GenerateFlags {
   std::string model, prompt, prompt_ids;
   std::string device = "cpu";
-  bool batch_invariant = false;
+  ModelOptions model_options;
   int32_t max_tokens = 64;
   int32_t threads = 0;
   int32_t prefill_chunk = 512;
@@ -54,8 +54,7 @@ Result<std::vector<int32_t>> ParseIds(const std::string& text) {
 
 Status Run(const GenerateFlags& f) {
   ASSIGN_OR_RETURN(const Device device, ParseDevice(f.device));
-  ASSIGN_OR_RETURN(std::unique_ptr<Model> model,
-                   LoadModel(f.model, device, {.batch_invariant = f.batch_invariant}));
+  ASSIGN_OR_RETURN(std::unique_ptr<Model> model, LoadModel(f.model, device, f.model_options));
   const ModelConfig config = model->config();
   std::unique_ptr<text::Tokenizer> tokenizer;
   if (auto t = text::Tokenizer::Load(f.model); t.ok()) {
@@ -130,8 +129,7 @@ void RegisterGenerateCommand(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand("generate", "Generate text for one prompt, offline");
   cmd->add_option("--model", f->model, "Model folder")->required();
   cmd->add_option("--device", f->device, "cpu or cuda (CUDA builds)")->capture_default_str();
-  cmd->add_flag("--batch-invariant", f->batch_invariant,
-                "cuda: outputs independent of what shares the batch (fixed-order kernels; slower)");
+  AddModelOptionFlags(cmd, &f->model_options);
   auto* p = cmd->add_option("--prompt", f->prompt, "Prompt text (needs the tokenizer)");
   auto* ids = cmd->add_option("--prompt-ids", f->prompt_ids, "Prompt as token ids: 1,2,3");
   p->excludes(ids);

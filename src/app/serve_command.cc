@@ -37,7 +37,7 @@ struct ServeFlags {
   std::string host = "127.0.0.1";
   int port = 8080;
   std::string device = "cpu";
-  bool batch_invariant = false;
+  ModelOptions model_options;
   double gpu_memory_utilization = 0.9;
   int32_t threads = 0;
   std::string kv_cache_memory = "1GiB";
@@ -189,8 +189,7 @@ Status Serve(const ServeFlags& f) {
   ASSIGN_OR_RETURN(text::Tokenizer tokenizer, text::Tokenizer::Load(f.model));
   ASSIGN_OR_RETURN(std::optional<jinja::ChatTemplate> chat_template, LoadChatTemplate(f));
   LOG(INFO) << "loading weights from " << f.model;
-  ASSIGN_OR_RETURN(std::unique_ptr<Model> model,
-                   LoadModel(f.model, device, {.batch_invariant = f.batch_invariant}));
+  ASSIGN_OR_RETURN(std::unique_ptr<Model> model, LoadModel(f.model, device, f.model_options));
   const std::string architecture = model->config().architecture;
   PosixFileSystem fs;
   ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine,
@@ -276,8 +275,7 @@ void RegisterServeCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--port", flags->port, "Port to listen on (0: any free port)")
       ->capture_default_str();
   cmd->add_option("--device", flags->device, "cpu or cuda (CUDA builds)")->capture_default_str();
-  cmd->add_flag("--batch-invariant", flags->batch_invariant,
-                "cuda: outputs independent of what shares the batch (fixed-order kernels; slower)");
+  AddModelOptionFlags(cmd, &flags->model_options);
   cmd->add_option("--gpu-memory-utilization", flags->gpu_memory_utilization,
                   "cuda: fraction of the device's memory for weights, activations and KV pool")
       ->capture_default_str();

@@ -1,7 +1,8 @@
 // Instruction sets the CPU kernels are built for, and the one chosen at run time: the widest
-// this CPU has (AVX-512 or AVX2+FMA), unless the environment variable TS_ISA names another
-// (TS_ISA=avx2 forces the fallback). Each kernel with per-ISA builds also takes an explicit
-// Isa so tests cover every path this CPU has.
+// this CPU has (AVX-512 with VNNI, AVX-512, or AVX2+FMA), unless the environment variable
+// TS_ISA names another (TS_ISA=avx2 forces the fallback). With VNNI, quantized weights
+// are multiplied by int8-quantized activations (kernels/packed_quant.h); without it, by f32. Each
+// kernel with per-ISA builds also takes an explicit Isa so tests cover every path this CPU has.
 #pragma once
 
 #include <string_view>
@@ -9,7 +10,7 @@
 
 namespace ts {
 
-enum class Isa { kAvx2, kAvx512 };
+enum class Isa { kAvx2, kAvx512, kAvx512Vnni };
 
 std::string_view IsaName(Isa isa);
 // Instruction sets this CPU can run, narrowest first.

@@ -12,31 +12,40 @@
 
 namespace ts {
 
+class PackedQuantMatrix;
+
 enum class WeightFormat : uint8_t { kF32, kF16, kBf16, kQ8, kQ4 };
 // Element type of the scales and biases of quantized formats.
 enum class ScaleType : uint8_t { kF32, kF16, kBf16 };
 
 struct WeightMatrix {
   WeightFormat format = WeightFormat::kF32;
-  int64_t rows = 0;  // N
-  int64_t cols = 0;  // K
+  int64_t rows = 0;            // N
+  int64_t cols = 0;            // K
   const void* data = nullptr;  // [rows][cols] elements, or packed quants [rows][cols*bits/8] bytes
   // Quantized only: [rows][cols / group_size] each.
   const void* scales = nullptr;
   const void* biases = nullptr;
   ScaleType scale_type = ScaleType::kBf16;
   int32_t group_size = 0;
+  // Quantized only, optional: the same matrix repacked for int8 dot products, owned by whoever
+  // holds the weights (the CPU model); the VNNI kernels use it when present.
+  const PackedQuantMatrix* packed = nullptr;
 
   bool is_quantized() const { return format == WeightFormat::kQ8 || format == WeightFormat::kQ4; }
   int bits() const { return format == WeightFormat::kQ8 ? 8 : 4; }
   // Bytes of one row of data.
   size_t row_bytes() const {
     switch (format) {
-      case WeightFormat::kF32: return static_cast<size_t>(cols) * 4;
+      case WeightFormat::kF32:
+        return static_cast<size_t>(cols) * 4;
       case WeightFormat::kF16:
-      case WeightFormat::kBf16: return static_cast<size_t>(cols) * 2;
-      case WeightFormat::kQ8: return static_cast<size_t>(cols);
-      case WeightFormat::kQ4: return static_cast<size_t>(cols) / 2;
+      case WeightFormat::kBf16:
+        return static_cast<size_t>(cols) * 2;
+      case WeightFormat::kQ8:
+        return static_cast<size_t>(cols);
+      case WeightFormat::kQ4:
+        return static_cast<size_t>(cols) / 2;
     }
     return 0;
   }

@@ -18,14 +18,33 @@ void ApplyLinear(const Linear& l, const float* x, int64_t num_rows, float* y, Th
   if (!l.bias.empty()) AddBias(y, l.bias.data(), num_rows, l.weight.rows);
 }
 
+// The matrices an int8 kernel would read, repacked; the embedding keeps its stored form for
+// row lookups (a tied lm_head is a separate view of the same bytes).
+void PackQuantized(ModelWeights& w, int activation_bits,
+                   std::vector<std::unique_ptr<PackedQuantMatrix>>& packed) {
+  auto pack = [&](WeightMatrix& m) {
+    if (!PackedQuantMatrix::CanPack(m)) return;
+    packed.push_back(std::make_unique<PackedQuantMatrix>(m, activation_bits));
+    m.packed = packed.back().get();
+  };
+  pack(w.lm_head);
+  for (LayerWeights& l : w.layers) {
+    for (Linear* lin : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) pack(lin->weight);
+  }
+}
+
 }  // namespace
 
-Result<std::unique_ptr<LlamaModel>> LlamaModel::Load(const std::string& model_dir) {
+Result<std::unique_ptr<LlamaModel>> LlamaModel::Load(const std::string& model_dir,
+                                                     const ModelOptions& options) {
   std::unique_ptr<LlamaModel> m(new LlamaModel());
   ASSIGN_OR_RETURN(m->folder_, OpenModelFolder(model_dir));
   m->config_ = m->folder_.config;
   m->fingerprint_ = m->folder_.fingerprint;
   m->inv_freq_ = RopeInvFreqFor(m->config_);
+  if (SelectedIsa() == Isa::kAvx512Vnni) {
+    PackQuantized(m->folder_.weights, options.int8_activations ? 8 : 16, m->packed_);
+  }
   return m;
 }
 

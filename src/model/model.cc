@@ -83,7 +83,7 @@ std::vector<float> RopeInvFreqFor(const ModelConfig& c) {
 Result<std::unique_ptr<Model>> LoadModel(const std::string& model_dir, Device device,
                                          const ModelOptions& options) {
   if (device == Device::kCpu) {
-    ASSIGN_OR_RETURN(std::unique_ptr<LlamaModel> m, LlamaModel::Load(model_dir));
+    ASSIGN_OR_RETURN(std::unique_ptr<LlamaModel> m, LlamaModel::Load(model_dir, options));
     return std::unique_ptr<Model>(std::move(m));
   }
 #ifdef TIERSERVE_CUDA

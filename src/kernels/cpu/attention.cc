@@ -15,7 +15,7 @@ void PagedAttentionImpl(const float* q, const PagedAttentionArgs& a, float* out,
 void PagedAttentionWithIsa(Isa isa, const float* q, const PagedAttentionArgs& a, float* out,
                            ThreadPool& pool) {
   CHECK_EQ(a.num_heads % a.num_kv_heads, 0);
-  if (isa == Isa::kAvx512) {
+  if (isa != Isa::kAvx2) {
     cpu::avx512::PagedAttentionImpl(q, a, out, pool);
   } else {
     cpu::avx2::PagedAttentionImpl(q, a, out, pool);

@@ -7,7 +7,17 @@
 
 namespace ts {
 
-std::string_view IsaName(Isa isa) { return isa == Isa::kAvx512 ? "avx512" : "avx2"; }
+std::string_view IsaName(Isa isa) {
+  switch (isa) {
+    case Isa::kAvx2:
+      return "avx2";
+    case Isa::kAvx512:
+      return "avx512";
+    case Isa::kAvx512Vnni:
+      return "avx512vnni";
+  }
+  return "?";
+}
 
 std::vector<Isa> AvailableIsas() {
   std::vector<Isa> isas;
@@ -16,6 +26,7 @@ std::vector<Isa> AvailableIsas() {
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512vl")) {
     isas.push_back(Isa::kAvx512);
+    if (__builtin_cpu_supports("avx512vnni")) isas.push_back(Isa::kAvx512Vnni);
   }
   return isas;
 }

@@ -1,6 +1,7 @@
 #include "kernels/matmul.h"
 
 #include "base/check.h"
+#include "kernels/packed_quant.h"
 #include "kernels/reference/reference_kernels.h"
 
 namespace ts {
@@ -12,6 +13,10 @@ namespace cpu::avx512 {
 void MatMulImpl(const float* x, int64_t num_rows, const WeightMatrix& w, float* y,
                 ThreadPool& pool);
 }
+namespace cpu::vnni {
+void MatMulPackedImpl(const float* x, int64_t num_rows, const PackedQuantMatrix& w, float* y,
+                      ThreadPool& pool);
+}
 
 void MatMulWithIsa(Isa isa, const float* x, int64_t num_rows, const WeightMatrix& w, float* y,
                    ThreadPool& pool) {
@@ -20,7 +25,9 @@ void MatMulWithIsa(Isa isa, const float* x, int64_t num_rows, const WeightMatrix
         << "group_size " << w.group_size << " cols " << w.cols;
   }
   if (num_rows == 0 || w.rows == 0) return;
-  if (isa == Isa::kAvx512) {
+  if (isa == Isa::kAvx512Vnni && w.packed != nullptr) {
+    cpu::vnni::MatMulPackedImpl(x, num_rows, *w.packed, y, pool);
+  } else if (isa != Isa::kAvx2) {
     cpu::avx512::MatMulImpl(x, num_rows, w, y, pool);
   } else {
     cpu::avx2::MatMulImpl(x, num_rows, w, y, pool);

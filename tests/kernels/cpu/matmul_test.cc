@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
 #include "base/thread_pool.h"
+#include "kernels/packed_quant.h"
 #include "kernels/reference/reference_kernels.h"
 #include "tests/kernels/cpu/test_weights.h"
 
@@ -84,6 +86,109 @@ TEST(MatMulTest, BatchInvariantAndThreadInvariant) {
       }
     }
   }
+}
+
+bool HasVnni() {
+  auto isas = AvailableIsas();
+  return std::find(isas.begin(), isas.end(), Isa::kAvx512Vnni) != isas.end();
+}
+
+// Max |a - b| over max |b|.
+double RelativeError(const std::vector<float>& a, const std::vector<float>& b) {
+  double max_err = 0, max_ref = 1e-6;
+  for (size_t i = 0; i < a.size(); ++i) {
+    max_err = std::max(max_err, std::fabs(static_cast<double>(a[i]) - b[i]));
+    max_ref = std::max(max_ref, std::fabs(static_cast<double>(b[i])));
+  }
+  return max_err / max_ref;
+}
+
+// Rounding x to `bits` bits moves each element by at most half a step (max|x| of its group / L,
+// L = 127 or 32767), so an output moves by at most sum_k |w[n][k]| * step(k) / 2 from the f32
+// product.
+void ExpectWithinActivationRounding(const std::vector<float>& x, int64_t num_rows,
+                                    const WeightMatrix& w, int bits, const std::vector<float>& got,
+                                    const std::vector<float>& f32_ref) {
+  const double limit = bits == 8 ? 127 : 32767;
+  const int64_t K = w.cols, G = w.group_size;
+  for (int64_t t = 0; t < num_rows; ++t) {
+    std::vector<double> half_step(static_cast<size_t>(K / G));
+    for (int64_t g = 0; g < K / G; ++g) {
+      float m = 0;
+      for (int64_t k = g * G; k < (g + 1) * G; ++k) m = std::max(m, std::fabs(x[t * K + k]));
+      half_step[g] = 0.5 * m / limit;
+    }
+    for (int64_t n = 0; n < w.rows; ++n) {
+      double bound = 1e-4;
+      for (int64_t k = 0; k < K; ++k) {
+        bound += std::fabs(reference::WeightAt(w, n, k)) * half_step[k / G];
+      }
+      const size_t i = static_cast<size_t>(t * w.rows + n);
+      EXPECT_LE(std::fabs(static_cast<double>(got[i]) - f32_ref[i]), bound)
+          << "row " << t << " output " << n;
+    }
+  }
+}
+
+// Packed q8/q4 weights times int16 or int8 activations: the integer reference up to float
+// rounding, the f32 product within activation rounding; odd row counts leave partial 16-row
+// blocks.
+TEST(MatMulTest, PackedMatchesReferences) {
+  if (!HasVnni()) GTEST_SKIP() << "no AVX512-VNNI on this CPU";
+  ThreadPool pool(2);
+  std::mt19937 rng(11);
+  const Case cases[] = {
+      {WeightFormat::kQ8, 35, 96, 32, ScaleType::kBf16},
+      {WeightFormat::kQ8, 19, 256, 128, ScaleType::kF16},
+      {WeightFormat::kQ8, 64, 128, 64, ScaleType::kF32},
+      {WeightFormat::kQ4, 41, 192, 64, ScaleType::kBf16},
+      {WeightFormat::kQ4, 7, 64, 32, ScaleType::kF32},
+      {WeightFormat::kQ4, 33, 384, 128, ScaleType::kF16},
+      {WeightFormat::kQ4, 1, 32, 32, ScaleType::kBf16},
+  };
+  for (int bits : {16, 8}) {
+    for (const Case& c : cases) {
+      auto w = RandomWeights(c.format, c.rows, c.cols, c.group, c.scale_type, rng);
+      PackedQuantMatrix packed(w.view, bits);
+      w.view.packed = &packed;
+      for (int64_t num_rows : {1, 3, 4, 5, 9, 17}) {
+        auto x = RandomVector(static_cast<size_t>(num_rows * c.cols), rng);
+        // A large value in one group: the other groups keep their own scales.
+        x[static_cast<size_t>(c.cols / 2)] = 40.f;
+        std::vector<float> got(static_cast<size_t>(num_rows * c.rows), std::nanf(""));
+        std::vector<float> int_ref(got.size()), f32_ref(got.size());
+        MatMulWithIsa(Isa::kAvx512Vnni, x.data(), num_rows, w.view, got.data(), pool);
+        reference::MatMulQuantizedActivations(x.data(), num_rows, w.view, bits, int_ref.data());
+        reference::MatMul(x.data(), num_rows, w.view, f32_ref.data());
+        for (float v : got) ASSERT_FALSE(std::isnan(v)) << "output not written";
+        EXPECT_LT(RelativeError(got, int_ref), 2e-6)
+            << "int" << bits << " format " << static_cast<int>(c.format) << " " << c.rows << "x"
+            << c.cols << " T=" << num_rows;
+        ExpectWithinActivationRounding(x, num_rows, w.view, bits, got, f32_ref);
+      }
+    }
+  }
+}
+
+TEST(MatMulTest, PackedIsBatchAndThreadInvariant) {
+  if (!HasVnni()) GTEST_SKIP() << "no AVX512-VNNI on this CPU";
+  std::mt19937 rng(5);
+  ThreadPool one(1), two(2);
+  for (int bits : {16, 8})
+    for (WeightFormat f : {WeightFormat::kQ8, WeightFormat::kQ4}) {
+      auto w = RandomWeights(f, 77, 128, 64, ScaleType::kBf16, rng);
+      PackedQuantMatrix packed(w.view, bits);
+      w.view.packed = &packed;
+      auto x = RandomVector(13 * 128, rng);
+      std::vector<float> batched(13 * 77);
+      MatMulWithIsa(Isa::kAvx512Vnni, x.data(), 13, w.view, batched.data(), two);
+      for (int64_t t = 0; t < 13; ++t) {
+        std::vector<float> alone(77);
+        MatMulWithIsa(Isa::kAvx512Vnni, x.data() + t * 128, 1, w.view, alone.data(), one);
+        EXPECT_EQ(std::memcmp(alone.data(), batched.data() + t * 77, 77 * sizeof(float)), 0)
+            << "int" << bits << " format " << static_cast<int>(f) << " row " << t;
+      }
+    }
 }
 
 TEST(MatMulTest, GatherRowsDequantizes) {
