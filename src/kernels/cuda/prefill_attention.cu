@@ -3,10 +3,11 @@
 // prompt re-reads its K/V thousands of times and spends its time on scalar FMAs. Here a
 // thread block takes kRows (query token, q head) rows of one sequence: kRows / ratio
 // consecutive query tokens times the ratio q heads that share one KV head, so a K/V tile
-// fetched once serves the whole GQA group. Its 4 warps own 16 rows each and walk the visible
-// keys (cached prefix included) in tiles of kKeys: S = Q K^T and O += P V run as bf16
-// mma.sync m16n8k16 with float32 accumulators, the softmax is online in base 2 (scale and
-// log2 e folded into q), and the K/V tiles are double-buffered in shared memory.
+// fetched once serves the whole GQA group. Its 4 warps own 32 rows each (two 16-row mma
+// tiles, so each K/V fragment read from shared memory feeds both) and walk the visible keys
+// (cached prefix included) in tiles of kKeys: S = Q K^T and O += P V run as bf16 mma.sync
+// m16n8k16 with float32 accumulators, the softmax is online in base 2 (scale and log2 e
+// folded into q), and the K/V tiles are double-buffered in shared memory.
 #include "kernels/cuda/prefill_attention.h"
 
 #include <type_traits>
@@ -18,13 +19,17 @@ namespace {
 
 constexpr int kWarps = 4;
 constexpr int kThreads = kWarps * 32;
-constexpr int kRows = 16 * kWarps;  // (token, head) rows a block
-constexpr int kKeys = 64;           // keys a tile
+constexpr int kMTiles = 2;                // 16-row mma tiles a warp
+constexpr int kWarpRows = 16 * kMTiles;   // (token, head) rows a warp
+constexpr int kRows = kWarpRows * kWarps;  // (token, head) rows a block
+// Keys a tile: 32 at head_dim 128, where 64 would spill the score registers.
+__host__ __device__ constexpr int KeysFor(int head_dim) { return head_dim > 64 ? 32 : 64; }
 // Row padding (elements): 16 bytes, so that the 8 rows an ldmatrix reads hit distinct banks.
 constexpr int kPad = 8;
 
 template <int D>
 struct Smem {
+  static constexpr int kKeys = KeysFor(D);
   bf16 q[kRows][D + kPad];
   bf16 k[2][kKeys][D + kPad];
   bf16 v[2][kKeys][D + kPad];
@@ -89,7 +94,7 @@ template <typename KvT, int D>
 __device__ __forceinline__ void LoadKvTile(const AttentionArgs& a, const int32_t* blocks, int kvh,
                                            int key0, int ctx, bf16 (*k)[D + kPad],
                                            bf16 (*v)[D + kPad]) {
-  constexpr int kChunks = D / 8;  // 8 elements a chunk: 16 bytes of bf16
+  constexpr int kKeys = KeysFor(D), kChunks = D / 8;  // 8 elements a chunk: 16 bytes of bf16
   const KvT* k_pool = static_cast<const KvT*>(a.k_pool);
   const KvT* v_pool = static_cast<const KvT*>(a.v_pool);
 #pragma unroll
@@ -127,6 +132,7 @@ __device__ __forceinline__ void LoadKvTile(const AttentionArgs& a, const int32_t
 template <typename KvT, int D>
 __global__ void __launch_bounds__(kThreads)
     TiledPrefillKernel(const float* q, AttentionArgs a, bf16* out) {
+  constexpr int kKeys = KeysFor(D);
   const int s = blockIdx.z, kvh = blockIdx.x;
   const int q_begin = a.query_start[s], n = a.query_start[s + 1] - q_begin;
   if (n < a.tiled_min_queries) return;  // the CUDA-core kernel's
@@ -164,20 +170,20 @@ __global__ void __launch_bounds__(kThreads)
 
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   const int g = lane / 4, tq = lane % 4;  // mma fragment coordinates
-  const int r0 = warp * 16 + g;           // the thread's rows: r0 and r0 + 8
-  uint32_t qf[D / 16][4];
+  // The thread's rows: warp * kWarpRows + mt * 16 + g + 8 h for its m-tiles mt and halves h.
+  int visible[kMTiles][2];  // keys 0 .. visible - 1
 #pragma unroll
-  for (int ks = 0; ks < D / 16; ++ks) {
-    qf[ks][0] = *reinterpret_cast<const uint32_t*>(&sm.q[r0][ks * 16 + 2 * tq]);
-    qf[ks][1] = *reinterpret_cast<const uint32_t*>(&sm.q[r0 + 8][ks * 16 + 2 * tq]);
-    qf[ks][2] = *reinterpret_cast<const uint32_t*>(&sm.q[r0][ks * 16 + 2 * tq + 8]);
-    qf[ks][3] = *reinterpret_cast<const uint32_t*>(&sm.q[r0 + 8][ks * 16 + 2 * tq + 8]);
+  for (int mt = 0; mt < kMTiles; ++mt) {
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      visible[mt][h] = past + i0 + (warp * kWarpRows + mt * 16 + g + 8 * h) / ratio + 1;
+    }
   }
-  // Keys 0 .. visible - 1 for each of the thread's rows.
-  const int visible[2] = {past + i0 + r0 / ratio + 1, past + i0 + (r0 + 8) / ratio + 1};
   const int first_masked = past + i0 + 1;  // tiles below this need no mask
 
-  float o[D / 8][4] = {}, m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
+  float o[kMTiles][D / 8][4] = {}, m[kMTiles][2], l[kMTiles][2] = {};
+#pragma unroll
+  for (int mt = 0; mt < kMTiles; ++mt) m[mt][0] = m[mt][1] = -INFINITY;
   for (int kt = 0; kt < num_tiles; ++kt) {
     const int buf = kt & 1;
     if (kt + 1 < num_tiles) {
@@ -187,84 +193,115 @@ __global__ void __launch_bounds__(kThreads)
     WaitCopies<1>();  // tile kt has landed
     __syncthreads();
 
-    float sc[kKeys / 8][4] = {};
+    // S = Q K^T. Each fragment read from shared memory feeds several mma: a Q fragment all the
+    // key columns, a K fragment (two 8-key columns) every m-tile.
+    float sc[kMTiles][kKeys / 8][4] = {};
 #pragma unroll
-    for (int nt = 0; nt < kKeys / 8; ++nt) {
+    for (int ks = 0; ks < D / 16; ++ks) {
+      uint32_t qa[kMTiles][4];
 #pragma unroll
-      for (int kp = 0; kp < D / 32; ++kp) {  // two 16-wide k steps per ldmatrix
+      for (int mt = 0; mt < kMTiles; ++mt) {
+        LoadMatrixX4(qa[mt], &sm.q[warp * kWarpRows + mt * 16 + lane % 16][ks * 16 + (lane / 16) * 8]);
+      }
+#pragma unroll
+      for (int nt = 0; nt < kKeys / 8; nt += 2) {
         uint32_t b[4];
-        LoadMatrixX4(b, &sm.k[buf][nt * 8 + lane % 8][kp * 32 + (lane / 8) * 8]);
-        Mma(sc[nt], qf[2 * kp], b[0], b[1]);
-        Mma(sc[nt], qf[2 * kp + 1], b[2], b[3]);
+        LoadMatrixX4(b, &sm.k[buf][nt * 8 + (lane / 16) * 8 + lane % 8][ks * 16 + (lane / 8) % 2 * 8]);
+#pragma unroll
+        for (int mt = 0; mt < kMTiles; ++mt) {
+          Mma(sc[mt][nt], qa[mt], b[0], b[1]);
+          Mma(sc[mt][nt + 1], qa[mt], b[2], b[3]);
+        }
       }
     }
     const int key0 = kt * kKeys;
     if (key0 + kKeys > first_masked) {
 #pragma unroll
-      for (int nt = 0; nt < kKeys / 8; ++nt) {
+      for (int mt = 0; mt < kMTiles; ++mt) {
 #pragma unroll
-        for (int c = 0; c < 4; ++c) {
-          if (key0 + nt * 8 + 2 * tq + (c & 1) >= visible[c / 2]) sc[nt][c] = -INFINITY;
+        for (int nt = 0; nt < kKeys / 8; ++nt) {
+#pragma unroll
+          for (int c = 0; c < 4; ++c) {
+            if (key0 + nt * 8 + 2 * tq + (c & 1) >= visible[mt][c / 2]) sc[mt][nt][c] = -INFINITY;
+          }
         }
       }
     }
     // Online softmax; a row's 4 threads (one quad) share its maximum. Every row sees key 0 in
     // the first tile, so m is finite from then on.
-    float corr[2];
 #pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      float mx = m[h];
+    for (int mt = 0; mt < kMTiles; ++mt) {
+      float corr[2];
 #pragma unroll
-      for (int nt = 0; nt < kKeys / 8; ++nt) mx = fmaxf(mx, fmaxf(sc[nt][2 * h], sc[nt][2 * h + 1]));
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-      corr[h] = Exp2(m[h] - mx);
-      m[h] = mx;
-      l[h] *= corr[h];
-    }
+      for (int h = 0; h < 2; ++h) {
+        float mx = m[mt][h];
 #pragma unroll
-    for (int nt = 0; nt < kKeys / 8; ++nt) {
+        for (int nt = 0; nt < kKeys / 8; ++nt) {
+          mx = fmaxf(mx, fmaxf(sc[mt][nt][2 * h], sc[mt][nt][2 * h + 1]));
+        }
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+        corr[h] = Exp2(m[mt][h] - mx);
+        m[mt][h] = mx;
+        l[mt][h] *= corr[h];
+      }
 #pragma unroll
-      for (int c = 0; c < 4; ++c) {
-        sc[nt][c] = Exp2(sc[nt][c] - m[c / 2]);
-        l[c / 2] += sc[nt][c];
+      for (int nt = 0; nt < kKeys / 8; ++nt) {
+#pragma unroll
+        for (int c = 0; c < 4; ++c) {
+          sc[mt][nt][c] = Exp2(sc[mt][nt][c] - m[mt][c / 2]);
+          l[mt][c / 2] += sc[mt][nt][c];
+        }
+      }
+#pragma unroll
+      for (int dn = 0; dn < D / 8; ++dn) {
+#pragma unroll
+        for (int c = 0; c < 4; ++c) o[mt][dn][c] *= corr[c / 2];
       }
     }
-#pragma unroll
-    for (int dn = 0; dn < D / 8; ++dn) {
-#pragma unroll
-      for (int c = 0; c < 4; ++c) o[dn][c] *= corr[c / 2];
-    }
-    // O += P V: the S accumulators of two 8-key column tiles are the A fragment of 16 keys.
+    // O += P V: the S accumulators of two 8-key column tiles are the A fragment of 16 keys; a V
+    // fragment feeds every m-tile.
 #pragma unroll
     for (int kk = 0; kk < kKeys / 16; ++kk) {
-      const uint32_t pa[4] = {PackBf16(sc[2 * kk][0], sc[2 * kk][1]),
-                              PackBf16(sc[2 * kk][2], sc[2 * kk][3]),
-                              PackBf16(sc[2 * kk + 1][0], sc[2 * kk + 1][1]),
-                              PackBf16(sc[2 * kk + 1][2], sc[2 * kk + 1][3])};
+      uint32_t pa[kMTiles][4];
+#pragma unroll
+      for (int mt = 0; mt < kMTiles; ++mt) {
+        pa[mt][0] = PackBf16(sc[mt][2 * kk][0], sc[mt][2 * kk][1]);
+        pa[mt][1] = PackBf16(sc[mt][2 * kk][2], sc[mt][2 * kk][3]);
+        pa[mt][2] = PackBf16(sc[mt][2 * kk + 1][0], sc[mt][2 * kk + 1][1]);
+        pa[mt][3] = PackBf16(sc[mt][2 * kk + 1][2], sc[mt][2 * kk + 1][3]);
+      }
 #pragma unroll
       for (int dp = 0; dp < D / 16; ++dp) {
         uint32_t b[4];
         LoadMatrixX4Trans(b, &sm.v[buf][kk * 16 + lane % 16][dp * 16 + (lane / 16) * 8]);
-        Mma(o[2 * dp], pa, b[0], b[1]);
-        Mma(o[2 * dp + 1], pa, b[2], b[3]);
+#pragma unroll
+        for (int mt = 0; mt < kMTiles; ++mt) {
+          Mma(o[mt][2 * dp], pa[mt], b[0], b[1]);
+          Mma(o[mt][2 * dp + 1], pa[mt], b[2], b[3]);
+        }
       }
     }
     __syncthreads();  // buffer buf is refilled in the next iteration
   }
 
 #pragma unroll
-  for (int h = 0; h < 2; ++h) {
-    l[h] += __shfl_xor_sync(0xffffffffu, l[h], 1);
-    l[h] += __shfl_xor_sync(0xffffffffu, l[h], 2);
-    const int r = r0 + 8 * h, i = i0 + r / ratio;
-    if (i >= n) continue;
-    bf16* row = out + (static_cast<int64_t>(q_begin + i) * a.num_heads + kvh * ratio + r % ratio) * D;
-    const float inv = 1.f / l[h];
+  for (int mt = 0; mt < kMTiles; ++mt) {
 #pragma unroll
-    for (int dn = 0; dn < D / 8; ++dn) {
-      *reinterpret_cast<__nv_bfloat162*>(row + dn * 8 + 2 * tq) =
-          __floats2bfloat162_rn(o[dn][2 * h] * inv, o[dn][2 * h + 1] * inv);
+    for (int h = 0; h < 2; ++h) {
+      float sum = l[mt][h];
+      sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+      sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+      const int r = warp * kWarpRows + mt * 16 + g + 8 * h, i = i0 + r / ratio;
+      if (i >= n) continue;
+      bf16* row =
+          out + (static_cast<int64_t>(q_begin + i) * a.num_heads + kvh * ratio + r % ratio) * D;
+      const float inv = 1.f / sum;
+#pragma unroll
+      for (int dn = 0; dn < D / 8; ++dn) {
+        *reinterpret_cast<__nv_bfloat162*>(row + dn * 8 + 2 * tq) =
+            __floats2bfloat162_rn(o[mt][dn][2 * h] * inv, o[mt][dn][2 * h + 1] * inv);
+      }
     }
   }
 }
