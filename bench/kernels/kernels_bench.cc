@@ -51,8 +51,9 @@ void BM_MatMulFromDram(benchmark::State& state) {
     MatMul(x.data(), 1, w.view, y.data(), pool);
     benchmark::DoNotOptimize(y.data());
   }
-  state.counters["weight_GB/s"] = benchmark::Counter(
-      static_cast<double>(w.view.total_bytes()) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["weight_GB/s"] =
+      benchmark::Counter(static_cast<double>(w.view.total_bytes()) * 1e-9,
+                         benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_MatMulFromDram)
     ->ArgsProduct({{static_cast<int>(WeightFormat::kBf16), static_cast<int>(WeightFormat::kQ8),
@@ -61,9 +62,9 @@ BENCHMARK(BM_MatMulFromDram)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
-// args: sequences, context. Qwen3-0.6B attention shape: 16 heads, 8 KV heads, head_dim 128.
-void BM_DecodeAttention(benchmark::State& state) {
-  const int32_t S = static_cast<int32_t>(state.range(0)), ctx = static_cast<int32_t>(state.range(1));
+// S sequences of ctx cached tokens each, the last `queries` of them new in this step (causal).
+// Qwen3-0.6B attention shape: 16 heads, 8 KV heads, head_dim 128, bf16 KV, blocks of 16.
+void RunAttention(benchmark::State& state, int32_t S, int32_t ctx, int32_t queries) {
   PagedAttentionArgs a;
   a.kv_dtype = KvDtype::kBf16;
   a.block_size = 16;
@@ -80,6 +81,7 @@ void BM_DecodeAttention(benchmark::State& state) {
   std::iota(table.begin(), table.end(), 0);
   std::vector<int32_t> qs(static_cast<size_t>(S) + 1);
   std::iota(qs.begin(), qs.end(), 0);
+  for (int32_t& start : qs) start *= queries;
   std::vector<int32_t> cl;
   cl.assign(static_cast<size_t>(S), ctx);
   a.k_pool = k.data();
@@ -88,7 +90,7 @@ void BM_DecodeAttention(benchmark::State& state) {
   a.context_len = cl.data();
   a.block_table = table.data();
   std::mt19937 rng(2);
-  auto q = testing::RandomVector(static_cast<size_t>(S) * 16 * 128, rng);
+  auto q = testing::RandomVector(static_cast<size_t>(S) * queries * 16 * 128, rng);
   std::vector<float> out(q.size());
   ThreadPool pool(1);
   for (auto _ : state) {
@@ -98,7 +100,24 @@ void BM_DecodeAttention(benchmark::State& state) {
   state.counters["KV_GB/s"] = benchmark::Counter(1e-9 * S * ctx * 8 * 128 * 2 * 2,
                                                  benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(BM_DecodeAttention)->Args({1, 256})->Args({16, 256})->Args({1, 4096})->Unit(benchmark::kMicrosecond);
+
+// args: sequences, context.
+void BM_DecodeAttention(benchmark::State& state) {
+  RunAttention(state, static_cast<int32_t>(state.range(0)), static_cast<int32_t>(state.range(1)),
+               1);
+}
+BENCHMARK(BM_DecodeAttention)
+    ->Args({1, 256})
+    ->Args({16, 256})
+    ->Args({1, 4096})
+    ->Unit(benchmark::kMicrosecond);
+
+// args: prompt tokens, all new (one layer of a prefill), one thread.
+void BM_PrefillAttention(benchmark::State& state) {
+  const int32_t n = static_cast<int32_t>(state.range(0));
+  RunAttention(state, 1, n, n);
+}
+BENCHMARK(BM_PrefillAttention)->Arg(512)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace ts
