@@ -48,6 +48,7 @@ struct ServeFlags {
   int32_t max_num_batched_tokens = 512;
   int32_t max_model_len = 0;
   int32_t max_queue = 256;
+  bool no_prefix_cache = false;
   std::string ssd_cache_dir;
   std::string ssd_cache_size = "0";
   int64_t ssd_cache_ttl = 0;
@@ -119,6 +120,7 @@ Result<EngineOptions> MakeEngineOptions(const ServeFlags& f) {
   ASSIGN_OR_RETURN(o.kv_cache_memory_bytes, server::ParseByteSize(f.kv_cache_memory));
   o.gpu_memory_utilization = f.gpu_memory_utilization;
   o.num_blocks = f.num_blocks;
+  o.prefix_caching = !f.no_prefix_cache;
   if (!f.ssd_cache_dir.empty()) {
     SsdCacheOptions ssd;
     ssd.dir = f.ssd_cache_dir;
@@ -300,6 +302,8 @@ void RegisterServeCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--max-queue", flags->max_queue,
                   "Waiting requests at most; beyond, requests get 429")
       ->capture_default_str();
+  cmd->add_flag("--no-prefix-cache", flags->no_prefix_cache,
+                "Compute every prompt in full, never reusing cached blocks (a benchmark baseline)");
   cmd->add_option("--ssd-cache-dir", flags->ssd_cache_dir,
                   "Folder of the SSD tier of the prefix cache (default: off)");
   cmd->add_option("--ssd-cache-size", flags->ssd_cache_size,

@@ -48,7 +48,8 @@ class Engine::Impl {
         cache_(std::move(cache)),
         pool_(options.threads > 0 ? options.threads
                                   : static_cast<int>(std::thread::hardware_concurrency())),
-        scheduler_(SchedulerOptions{options.max_num_seqs, options.max_num_batched_tokens, 32},
+        scheduler_(SchedulerOptions{options.max_num_seqs, options.max_num_batched_tokens, 32,
+                                    options.prefix_caching},
                    cache_.get()),
         max_model_len_(max_model_len),
         seed_source_(std::random_device{}()) {

@@ -39,6 +39,7 @@ struct EngineOptions {
   double gpu_memory_utilization = 0.9;        // device models: the fraction of device memory to use
   int32_t num_blocks = 0;
   std::optional<SsdCacheOptions> ssd;
+  bool prefix_caching = true;  // reuse cached prompt prefixes (--no-prefix-cache turns it off)
 
   Status Validate() const;
 };

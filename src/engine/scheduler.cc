@@ -66,7 +66,8 @@ bool Scheduler::Admit(Sequence* seq) {
   std::span<const int32_t> tokens = seq->tokens;
   CacheKeys keys{seq->request.cache_salt, {}};
   // Prompt log-probabilities need every prompt row computed: no prefix reuse for those.
-  PrefixHit hit = seq->request.prompt_logprobs ? PrefixHit{} : cache_->Lookup(tokens, keys);
+  const bool reuse = options_.prefix_caching && !seq->request.prompt_logprobs;
+  PrefixHit hit = reuse ? cache_->Lookup(tokens, keys) : PrefixHit{};
   const int32_t first_chunk =
       std::min(seq->num_tokens(), hit.num_cached_blocks() * cache_->block_size() + 1);
   auto kv = cache_->Allocate(hit, tokens, first_chunk, keys);

@@ -28,13 +28,16 @@ struct SchedulerOptions {
   // Sequences that want prompt log-probabilities compute at most this many tokens per step
   // (every row of theirs needs a full row of logits).
   int32_t max_prompt_logprob_rows = 32;
+  // Reuse cached prefixes at admission (off: every prompt is computed in full; its blocks are
+  // still committed, so turning it back on finds them).
+  bool prefix_caching = true;
 };
 
 struct ScheduledChunk {
   Sequence* seq = nullptr;
-  int32_t start = 0;    // first token position computed
-  int32_t count = 0;    // tokens computed
-  bool sample = false;  // the chunk reaches the end of the sequence: sample its next token
+  int32_t start = 0;        // first token position computed
+  int32_t count = 0;        // tokens computed
+  bool sample = false;      // the chunk reaches the end of the sequence: sample its next token
   bool all_logits = false;  // logits for every row (prompt log-probabilities)
 };
 

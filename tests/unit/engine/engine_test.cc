@@ -177,6 +177,20 @@ TEST(EngineTest, PrefixHitsFromRamAndSsdKeepOutputs) {
   EXPECT_GT(c.usage.cached_tokens, 0);
 }
 
+// With prefix caching off the same prompt is computed in full every time, with the same output.
+TEST(EngineTest, PrefixCachingOffComputesEveryPrompt) {
+  const std::string dir = TinyModel("plain", false);
+  EngineOptions o;
+  o.num_blocks = 128;
+  o.prefix_caching = false;
+  TestEngine t = MakeEngine(dir, o);
+  GenerationRequest r = Greedy(Prompt(70, 99), 8);
+  Output first = Drain(**t.engine->Submit(r));
+  Output again = Drain(**t.engine->Submit(r));
+  EXPECT_EQ(again.tokens, first.tokens);
+  EXPECT_EQ(again.usage.cached_tokens, 0);
+}
+
 // A prompt of whole blocks sent again: all but its last block come from the cache and the
 // output is the same (regression: block-aligned prompts once came back with no tokens).
 TEST(EngineTest, BlockAlignedPromptHitsAndStillGenerates) {
