@@ -108,7 +108,7 @@ def main():
                                          sp.get("runs", [{}])[0].get("concurrency")), "", "", ""))
         lc, lr = (ls or {}).get("cold", {}), (ls or {}).get("reused", {})
         kept = "llama.cpp: kept in its sequences, %s of %s requests" % (lr.get("prefix_hits"), lr.get("requests"))
-        for key, name, lm in (("cold", "cache cold (tierserve: a distinct prefix per request)", lc),
+        for key, name, lm in (("cold", "cache cold (tierserve: serve --no-prefix-cache)", lc),
                               ("ram", "prefix in RAM (%s)" % kept, lr),
                               ("ssd", "prefix on SSD after a restart (%s)" % kept, lr)):
             m = ts_shared[key]
@@ -132,13 +132,13 @@ def main():
                          100 * m["ttft_s"]["mean"] / cold["ttft_s"]["mean"] if m and cold else None,
                          100 * lr["ttft_mean_s"] / lc["ttft_mean_s"] if lr and lc else None, "—"))
 
-    # The unique control against random (cache on), and llama.cpp's in-process run of that shape.
-    un, rnd = metrics("unique.json"), metrics("random.json")
+    # The unique control with the cache on and off, and llama.cpp's in-process run of that shape.
+    un, rnd = metrics("unique.json"), metrics("unique-off.json")
     lu = optional("llama-unique.json").get("figures", {}).get("serve", {})
     if un or rnd:
         shape = "%d × (%d + %d), concurrency %d" % (lu["requests"], lu["input_tokens"], lu["output_tokens"],
                                                     lu["concurrency"]) if lu else ""
-        for label, m in (("unique", un), ("random", rnd)):
+        for label, m in (("unique", un), ("unique, cache off", rnd)):
             rows.append(("%s %s: output tokens/s%s" % (label, shape, " (llama.cpp: in-process)" if label == "unique" else ""),
                          m and m["output_tokens_per_s"], lu.get("output_tokens_per_s") if label == "unique" else None,
                          ratio(m and m["output_tokens_per_s"], lu.get("output_tokens_per_s")) if label == "unique" else "—"))
@@ -146,7 +146,7 @@ def main():
                          m and m["ttft_s"]["p50"], lu.get("ttft_p50_s") if label == "unique" else None,
                          ratio(lu.get("ttft_p50_s"), m and m["ttft_s"]["p50"]) + " speed-up" if label == "unique" else "—"))
         if un and rnd:
-            rows.append(("  unique / random: output tokens/s, TTFT p50", None, None,
+            rows.append(("  cache on / off: output tokens/s, TTFT p50", None, None,
                          "%s, %s" % (ratio(un["output_tokens_per_s"], rnd["output_tokens_per_s"]),
                                      ratio(un["ttft_s"]["p50"], rnd["ttft_s"]["p50"]))))
 

@@ -303,7 +303,8 @@ void RegisterServeCommand(CLI::App& app, int* exit_code) {
                   "Waiting requests at most; beyond, requests get 429")
       ->capture_default_str();
   cmd->add_flag("--no-prefix-cache", flags->no_prefix_cache,
-                "Compute every prompt in full, never reusing cached blocks (a benchmark baseline)");
+                "No prefix cache: every prompt computed in full, no block cached in RAM or on SSD "
+                "(a benchmark baseline)");
   cmd->add_option("--ssd-cache-dir", flags->ssd_cache_dir,
                   "Folder of the SSD tier of the prefix cache (default: off)");
   cmd->add_option("--ssd-cache-size", flags->ssd_cache_size,

@@ -140,7 +140,7 @@ void Scheduler::Commit(const StepPlan& plan, const std::vector<int32_t>& sampled
   for (const ScheduledChunk& c : plan.chunks) {
     Sequence* s = c.seq;
     s->num_computed = c.start + c.count;
-    cache_->Commit(&*s->kv, s->tokens, s->num_computed);
+    if (options_.prefix_caching) cache_->Commit(&*s->kv, s->tokens, s->num_computed);
     if (c.sample) {
       CHECK_LT(next, sampled.size());
       s->tokens.push_back(sampled[next++]);

@@ -28,8 +28,8 @@ struct SchedulerOptions {
   // Sequences that want prompt log-probabilities compute at most this many tokens per step
   // (every row of theirs needs a full row of logits).
   int32_t max_prompt_logprob_rows = 32;
-  // Reuse cached prefixes at admission (off: every prompt is computed in full; its blocks are
-  // still committed, so turning it back on finds them).
+  // Cache computed blocks and reuse cached prefixes at admission (off: every prompt is computed
+  // in full; no block is hashed, shared or written to the SSD tier).
   bool prefix_caching = true;
 };
 
