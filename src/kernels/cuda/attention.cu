@@ -274,7 +274,7 @@ void PagedAttention(const float* q, const AttentionArgs& a, float* scratch, int 
   if (a.num_tokens == 0) return;
   const int splits = NumSplits(a, num_sms);
   const int tiled_min = TiledPrefillApplies(a) ? a.tiled_min_queries : 0;
-  if (tiled_min > 0) TiledPrefillAttention(q, a, out, stream);
+  if (tiled_min > 0) TiledPrefillAttention(q, a, num_sms, out, stream);
   if (tiled_min > 0 && a.num_seqs == 1) return;  // its one sequence was the tiled kernel's
   DispatchKv(a.kv_dtype, [&](auto type) {
     using KvT = decltype(type);

@@ -4,7 +4,8 @@
 // thread block takes kRows (query token, q head) rows of one sequence: kRows / ratio
 // consecutive query tokens times the ratio q heads that share one KV head, so a K/V tile
 // fetched once serves the whole GQA group. Its 4 warps own 32 rows each (two 16-row mma
-// tiles, so each K/V fragment read from shared memory feeds both) and walk the visible keys
+// tiles, so each K/V fragment read from shared memory feeds both), or 16 where the larger
+// blocks would leave multiprocessors idle, and walk the visible keys
 // (cached prefix included) in tiles of kKeys: S = Q K^T and O += P V run as bf16 mma.sync
 // m16n8k16 with float32 accumulators, the softmax is online in base 2 (scale and log2 e
 // folded into q), and the K/V tiles are double-buffered in shared memory.
@@ -19,17 +20,18 @@ namespace {
 
 constexpr int kWarps = 4;
 constexpr int kThreads = kWarps * 32;
-constexpr int kMTiles = 2;                // 16-row mma tiles a warp
-constexpr int kWarpRows = 16 * kMTiles;   // (token, head) rows a warp
-constexpr int kRows = kWarpRows * kWarps;  // (token, head) rows a block
-// Keys a tile: 32 at head_dim 128, where 64 would spill the score registers.
-__host__ __device__ constexpr int KeysFor(int head_dim) { return head_dim > 64 ? 32 : 64; }
+// (token, head) rows a block whose warps take m_tiles 16-row mma tiles each.
+__host__ __device__ constexpr int RowsOf(int m_tiles) { return 16 * m_tiles * kWarps; }
+// Keys a tile: 64, or 32 at head_dim 128 with two m-tiles a warp, where 64 would spill the
+// score registers.
+__host__ __device__ constexpr int KeysFor(int head_dim, int m_tiles) {
+  return head_dim > 64 && m_tiles > 1 ? 32 : 64;
+}
 // Row padding (elements): 16 bytes, so that the 8 rows an ldmatrix reads hit distinct banks.
 constexpr int kPad = 8;
 
-template <int D>
+template <int D, int kRows, int kKeys>
 struct Smem {
-  static constexpr int kKeys = KeysFor(D);
   bf16 q[kRows][D + kPad];
   bf16 k[2][kKeys][D + kPad];
   bf16 v[2][kKeys][D + kPad];
@@ -90,11 +92,11 @@ struct alignas(sizeof(T) * N) Vec {
 
 // Keys key0 .. key0 + kKeys - 1 of one KV head into shared memory (zeros past ctx). bf16
 // pools copy asynchronously; f16/f32 pools convert through registers.
-template <typename KvT, int D>
+template <typename KvT, int D, int kKeys>
 __device__ __forceinline__ void LoadKvTile(const AttentionArgs& a, const int32_t* blocks, int kvh,
                                            int key0, int ctx, bf16 (*k)[D + kPad],
                                            bf16 (*v)[D + kPad]) {
-  constexpr int kKeys = KeysFor(D), kChunks = D / 8;  // 8 elements a chunk: 16 bytes of bf16
+  constexpr int kChunks = D / 8;  // 8 elements a chunk: 16 bytes of bf16
   const KvT* k_pool = static_cast<const KvT*>(a.k_pool);
   const KvT* v_pool = static_cast<const KvT*>(a.v_pool);
 #pragma unroll
@@ -129,10 +131,10 @@ __device__ __forceinline__ void LoadKvTile(const AttentionArgs& a, const int32_t
   }
 }
 
-template <typename KvT, int D>
+template <typename KvT, int D, int kMTiles>
 __global__ void __launch_bounds__(kThreads)
     TiledPrefillKernel(const float* q, AttentionArgs a, bf16* out) {
-  constexpr int kKeys = KeysFor(D);
+  constexpr int kKeys = KeysFor(D, kMTiles), kWarpRows = 16 * kMTiles, kRows = RowsOf(kMTiles);
   const int s = blockIdx.z, kvh = blockIdx.x;
   const int q_begin = a.query_start[s], n = a.query_start[s + 1] - q_begin;
   if (n < a.tiled_min_queries) return;  // the CUDA-core kernel's
@@ -148,8 +150,9 @@ __global__ void __launch_bounds__(kThreads)
   const int32_t* blocks = a.block_table + static_cast<int64_t>(s) * a.max_blocks_per_seq;
 
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  Smem<D>& sm = *reinterpret_cast<Smem<D>*>(smem_raw);
-  LoadKvTile<KvT, D>(a, blocks, kvh, 0, ctx, sm.k[0], sm.v[0]);
+  using Shared = Smem<D, kRows, kKeys>;
+  Shared& sm = *reinterpret_cast<Shared*>(smem_raw);
+  LoadKvTile<KvT, D, kKeys>(a, blocks, kvh, 0, ctx, sm.k[0], sm.v[0]);
   CommitCopies();
 
   // Row r is token i0 + r / ratio, head kvh * ratio + r % ratio.
@@ -187,7 +190,7 @@ __global__ void __launch_bounds__(kThreads)
   for (int kt = 0; kt < num_tiles; ++kt) {
     const int buf = kt & 1;
     if (kt + 1 < num_tiles) {
-      LoadKvTile<KvT, D>(a, blocks, kvh, (kt + 1) * kKeys, ctx, sm.k[buf ^ 1], sm.v[buf ^ 1]);
+      LoadKvTile<KvT, D, kKeys>(a, blocks, kvh, (kt + 1) * kKeys, ctx, sm.k[buf ^ 1], sm.v[buf ^ 1]);
     }
     CommitCopies();
     WaitCopies<1>();  // tile kt has landed
@@ -306,17 +309,33 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
-template <typename KvT, int D>
+template <typename KvT, int D, int kMTiles>
 void Launch(const float* q, const AttentionArgs& a, bf16* out, cudaStream_t stream) {
-  constexpr int kSmem = sizeof(Smem<D>);
+  constexpr int kSmem = sizeof(Smem<D, RowsOf(kMTiles), KeysFor(D, kMTiles)>);
   static const cudaError_t raised = cudaFuncSetAttribute(
-      TiledPrefillKernel<KvT, D>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
+      TiledPrefillKernel<KvT, D, kMTiles>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
   CUDA_CHECK(raised);
-  const int tokens = kRows / (a.num_heads / a.num_kv_heads);
+  const int tokens = RowsOf(kMTiles) / (a.num_heads / a.num_kv_heads);
   const dim3 grid(static_cast<unsigned>(a.num_kv_heads),
                   static_cast<unsigned>((a.max_query_len + tokens - 1) / tokens),
                   static_cast<unsigned>(a.num_seqs));
-  TiledPrefillKernel<KvT, D><<<grid, kThreads, kSmem, stream>>>(q, a, out);
+  TiledPrefillKernel<KvT, D, kMTiles><<<grid, kThreads, kSmem, stream>>>(q, a, out);
+}
+
+template <typename KvT, int D>
+void LaunchRows(const float* q, const AttentionArgs& a, int num_sms, bf16* out,
+                cudaStream_t stream) {
+  // 128-row blocks when they make two waves or more (two blocks fit a multiprocessor); on the
+  // H200 64-row ones won below that (qwen3-0.6b's 2048-token prefill: 256 blocks of 128 rows,
+  // 6 % slower than 512 of 64).
+  const int tokens = RowsOf(2) / (a.num_heads / a.num_kv_heads);
+  const int64_t blocks = static_cast<int64_t>(a.num_kv_heads) * a.num_seqs *
+                         ((a.max_query_len + tokens - 1) / tokens);
+  if (blocks >= 4ll * num_sms) {
+    Launch<KvT, D, 2>(q, a, out, stream);
+  } else {
+    Launch<KvT, D, 1>(q, a, out, stream);
+  }
 }
 
 }  // namespace
@@ -324,19 +343,19 @@ void Launch(const float* q, const AttentionArgs& a, bf16* out, cudaStream_t stre
 bool TiledPrefillApplies(const AttentionArgs& a) {
   const int ratio = a.num_heads / a.num_kv_heads;
   return a.tiled_min_queries > 0 && a.max_query_len >= a.tiled_min_queries &&
-         (a.head_dim == 32 || a.head_dim == 64 || a.head_dim == 128) && kRows % ratio == 0;
+         (a.head_dim == 32 || a.head_dim == 64 || a.head_dim == 128) && RowsOf(1) % ratio == 0;
 }
 
-void TiledPrefillAttention(const float* q, const AttentionArgs& a, bf16* out,
+void TiledPrefillAttention(const float* q, const AttentionArgs& a, int num_sms, bf16* out,
                            cudaStream_t stream) {
   DispatchKv(a.kv_dtype, [&](auto type) {
     using KvT = decltype(type);
     if (a.head_dim == 32) {
-      Launch<KvT, 32>(q, a, out, stream);
+      LaunchRows<KvT, 32>(q, a, num_sms, out, stream);
     } else if (a.head_dim == 64) {
-      Launch<KvT, 64>(q, a, out, stream);
+      LaunchRows<KvT, 64>(q, a, num_sms, out, stream);
     } else {
-      Launch<KvT, 128>(q, a, out, stream);
+      LaunchRows<KvT, 128>(q, a, num_sms, out, stream);
     }
   });
 }
