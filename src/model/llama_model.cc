@@ -43,7 +43,11 @@ Result<std::unique_ptr<LlamaModel>> LlamaModel::Load(const std::string& model_di
   m->fingerprint_ = m->folder_.fingerprint;
   m->inv_freq_ = RopeInvFreqFor(m->config_);
   if (SelectedIsa() == Isa::kAvx512Vnni) {
-    PackQuantized(m->folder_.weights, options.int8_activations ? 8 : 16, m->packed_);
+    const int bits = options.int8_activations ? 8 : 16;
+    PackQuantized(m->folder_.weights, bits, m->packed_);
+    // KV computed with rounded activations is not mixed with KV computed otherwise.
+    if (!m->packed_.empty())
+      m->fingerprint_[1] ^= bits == 8 ? 0x637075696e7438ull : 0x637075696e743136ull;
   }
   return m;
 }

@@ -254,6 +254,7 @@ TEST_P(GoldenLogitsTest, MatchesTransformersAndIsFeedInvariant) {
   if (int16_activations) {
     auto int8 = LoadModel(MakeModel(f), Device::kCpu, {.int8_activations = true});
     ASSERT_TRUE(int8.ok()) << int8.status().ToString();
+    EXPECT_NE((*int8)->fingerprint(), (*model)->fingerprint()) << "KV of both would mix";
     auto int8_whole = RunFeeds(**int8, {{spec.prompt, {P}, {}}}, KvDtype::kF32, pool)[0];
     Diff i8 = Compare(int8_whole, ref, spec.vocab);
     std::printf("%s: int8 activations: max |diff| %.3f, argmax %d/%d\n", f.name.c_str(), i8.max_abs,
