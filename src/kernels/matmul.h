@@ -5,7 +5,10 @@
 // the tile or batch holds. So a row's output is bitwise identical whether it is computed alone
 // or among other rows (batch invariance), for a given instruction set.
 //
-// Runtime dispatch picks the widest instruction set this CPU has (kernels/isa.h).
+// Runtime dispatch picks the widest instruction set this CPU has (kernels/isa.h). With
+// AVX512-VNNI, a quantized matrix whose `packed` form is set is multiplied by activations
+// rounded per group to int16 or int8 instead (kernels/packed_quant.h, cpu/matmul_vnni.cc);
+// it is batch-invariant in the same sense.
 #pragma once
 
 #include <cstdint>
