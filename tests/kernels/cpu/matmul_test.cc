@@ -24,6 +24,16 @@ struct Case {
   ScaleType scale_type;
 };
 
+// Max |a - b| over max |b|.
+double RelativeError(const std::vector<float>& a, const std::vector<float>& b) {
+  double max_err = 0, max_ref = 1e-6;
+  for (size_t i = 0; i < a.size(); ++i) {
+    max_err = std::max(max_err, std::fabs(static_cast<double>(a[i]) - b[i]));
+    max_ref = std::max(max_ref, std::fabs(static_cast<double>(b[i])));
+  }
+  return max_err / max_ref;
+}
+
 // Max |fast - ref| relative to the scale of the outputs.
 double CompareToReference(Isa isa, const Case& c, int64_t num_rows, ThreadPool& pool,
                           std::mt19937& rng) {
@@ -33,13 +43,10 @@ double CompareToReference(Isa isa, const Case& c, int64_t num_rows, ThreadPool& 
   std::vector<float> want(got.size());
   MatMulWithIsa(isa, x.data(), num_rows, w.view, got.data(), pool);
   reference::MatMul(x.data(), num_rows, w.view, want.data());
-  double max_err = 0, max_ref = 1e-6;
   for (size_t i = 0; i < got.size(); ++i) {
     EXPECT_FALSE(std::isnan(got[i])) << "output " << i << " not written";
-    max_err = std::max(max_err, std::fabs(static_cast<double>(got[i]) - want[i]));
-    max_ref = std::max(max_ref, std::fabs(static_cast<double>(want[i])));
   }
-  return max_err / max_ref;
+  return RelativeError(got, want);
 }
 
 TEST(MatMulTest, MatchesReferenceOnOddSizes) {
@@ -91,16 +98,6 @@ TEST(MatMulTest, BatchInvariantAndThreadInvariant) {
 bool HasVnni() {
   auto isas = AvailableIsas();
   return std::find(isas.begin(), isas.end(), Isa::kAvx512Vnni) != isas.end();
-}
-
-// Max |a - b| over max |b|.
-double RelativeError(const std::vector<float>& a, const std::vector<float>& b) {
-  double max_err = 0, max_ref = 1e-6;
-  for (size_t i = 0; i < a.size(); ++i) {
-    max_err = std::max(max_err, std::fabs(static_cast<double>(a[i]) - b[i]));
-    max_ref = std::max(max_ref, std::fabs(static_cast<double>(b[i])));
-  }
-  return max_err / max_ref;
 }
 
 // Rounding x to `bits` bits moves each element by at most half a step (max|x| of its group / L,
