@@ -57,6 +57,24 @@ void AccumulateValues(float* __restrict acc, float correction, const float* __re
   }
 }
 
+float ScaleMax(float* s, int32_t n, float scale) {
+  float max = -std::numeric_limits<float>::infinity();
+  for (int32_t j = 0; j < n; ++j) {
+    s[j] *= scale;
+    max = std::max(max, s[j]);
+  }
+  return max;
+}
+
+float Exp(float x) { return std::exp(x); }
+
+float ExpSum(float* s, int32_t n, float shift) {
+  cpu::ExpShifted(s, n, shift);
+  float sum = 0.f;
+  for (int32_t j = 0; j < n; ++j) sum += s[j];
+  return sum;
+}
+
 }  // namespace
 
 #include "kernels/cpu/attention_impl.inc"
