@@ -10,6 +10,7 @@
 #include "base/thread_pool.h"
 #include "kernels/attention.h"
 #include "kernels/matmul.h"
+#include "kernels/packed_quant.h"
 #include "tests/kernels/cpu/test_weights.h"
 
 namespace ts {
@@ -35,6 +36,34 @@ BENCHMARK(BM_MatMul)
     ->ArgsProduct({{static_cast<int>(WeightFormat::kBf16), static_cast<int>(WeightFormat::kQ8),
                     static_cast<int>(WeightFormat::kQ4), static_cast<int>(WeightFormat::kF32)},
                    {1, 4, 16, 64, 256}})
+    ->Unit(benchmark::kMicrosecond);
+
+// The VNNI path (AVX512-VNNI only): args format (q8, q4), rows T, activation bits; same shape.
+void BM_MatMulPacked(benchmark::State& state) {
+  if (SelectedIsa() != Isa::kAvx512Vnni) {
+    state.SkipWithError("needs AVX512-VNNI");
+    return;
+  }
+  const auto format = static_cast<WeightFormat>(state.range(0));
+  const int64_t T = state.range(1), N = 3072, K = 1024;
+  std::mt19937 rng(1);
+  auto w = testing::RandomWeights(format, N, K, 64, ScaleType::kBf16, rng);
+  const PackedQuantMatrix packed(w.view, static_cast<int>(state.range(2)));
+  w.view.packed = &packed;
+  auto x = testing::RandomVector(static_cast<size_t>(T * K), rng);
+  std::vector<float> y(static_cast<size_t>(T * N));
+  ThreadPool pool(1);
+  for (auto _ : state) {
+    MatMul(x.data(), T, w.view, y.data(), pool);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["GOP/s"] =
+      benchmark::Counter(2e-9 * T * N * K, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_MatMulPacked)
+    ->ArgsProduct({{static_cast<int>(WeightFormat::kQ8), static_cast<int>(WeightFormat::kQ4)},
+                   {1, 16, 64, 256},
+                   {16, 8}})
     ->Unit(benchmark::kMicrosecond);
 
 // Decode against a matrix far larger than the caches (weights stream from DRAM, as in a real

@@ -2,6 +2,7 @@
 #include <cstring>
 #include <string>
 
+#include "base/large_alloc.h"
 #include "kernels/device_memory.h"
 
 namespace ts {
@@ -12,15 +13,13 @@ class HostDeviceMemory final : public DeviceMemory {
   const char* name() const override { return "host"; }
 
   Result<void*> Allocate(size_t bytes) override {
-    constexpr size_t kAlignment = 64;
-    const size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-    void* p = std::aligned_alloc(kAlignment, rounded);
+    void* p = AllocateLarge(bytes);
     if (p == nullptr) {
-      return ResourceExhausted("cannot allocate " + std::to_string(rounded) + " bytes");
+      return ResourceExhausted("cannot allocate " + std::to_string(bytes) + " bytes");
     }
     // Touch every page now: start-up fails early rather than a step later, page faults never
     // land in a model step or an SSD load, and unwritten memory reads as zeros, not garbage.
-    std::memset(p, 0, rounded);
+    std::memset(p, 0, bytes);
     return p;
   }
   void Free(void* p) override { std::free(p); }

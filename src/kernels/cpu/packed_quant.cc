@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "base/check.h"
+#include "base/large_alloc.h"
 #include "kernels/reference/reference_kernels.h"
 
 namespace ts {
@@ -18,7 +19,7 @@ PackedQuantMatrix::PackedQuantMatrix(const WeightMatrix& w, int activation_bits)
   CHECK(CanPack(w)) << "format " << static_cast<int>(w.format) << " group_size " << w.group_size;
   CHECK(activation_bits == 8 || activation_bits == 16) << activation_bits;
   const size_t bytes = total_bytes();
-  data_.reset(static_cast<uint8_t*>(std::aligned_alloc(64, bytes)));
+  data_.reset(static_cast<uint8_t*>(AllocateLarge(bytes)));
   CHECK(data_ != nullptr) << "out of memory packing a " << rows_ << "x" << cols_ << " matrix";
   // Only a partial last block has lanes that no row writes.
   if (rows_ % kLanes != 0) {
