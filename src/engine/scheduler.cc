@@ -68,16 +68,15 @@ bool Scheduler::Admit(Sequence* seq) {
   // Prompt log-probabilities need every prompt row computed: no prefix reuse for those.
   const bool reuse = options_.prefix_caching && !seq->request.prompt_logprobs;
   PrefixHit hit = reuse ? cache_->Lookup(tokens, keys) : PrefixHit{};
-  const int32_t first_chunk =
-      std::min(seq->num_tokens(), hit.num_cached_blocks() * cache_->block_size() + 1);
+  const int32_t bs = cache_->block_size();
+  const int32_t first_chunk = std::min(seq->num_tokens(), hit.num_cached_tokens(bs) + 1);
   auto kv = cache_->Allocate(hit, tokens, first_chunk, keys);
   if (!kv.ok()) return false;
   seq->kv.emplace(std::move(*kv));
   seq->num_computed = seq->kv->num_cached_tokens();
   if (!seq->first_admission_done) {
     seq->first_admission_done = true;
-    const int32_t bs = cache_->block_size();
-    seq->usage.cached_tokens_ram = std::min(hit.num_ram_blocks() * bs, seq->num_prompt_tokens - 1);
+    seq->usage.cached_tokens_ram = std::min(hit.num_ram_tokens(bs), seq->num_prompt_tokens - 1);
     seq->usage.cached_tokens_ssd = hit.num_ssd_blocks * bs;
   }
   seq->is_running = true;

@@ -60,6 +60,16 @@ PrefixHit KvCache::Lookup(std::span<const int32_t> prompt, const CacheKeys& keys
   HashFullBlocks(ChainRoot(fingerprint_, keys.salt), prompt.first(prompt.size() - 1), block_size(),
                  /*first_block=*/0, keys.extra, &hit.hashes);
   const int32_t num_ram = pool_.MatchPrefix(hit.hashes, prompt, &hit.ram_block_ids);
+  const size_t bs = static_cast<size_t>(block_size());
+  if (prompt.size() % bs == 0 && static_cast<size_t>(num_ram) == hit.hashes.size()) {
+    const std::span<const int32_t> tail = prompt.last(bs);
+    const BlockHash tail_hash =
+        HashBlock(hit.hashes.empty() ? ChainRoot(fingerprint_, keys.salt) : hit.hashes.back(),
+                  tail, keys.extra);
+    std::vector<int32_t> tail_id;
+    if (pool_.MatchPrefix({&tail_hash, 1}, tail, &tail_id) == 1) hit.tail_block_id = tail_id[0];
+    return hit;
+  }
   if (ssd_ != nullptr) {
     hit.num_ssd_blocks = ssd_->MatchPrefix(
         std::span<const BlockHash>(hit.hashes).subspan(static_cast<size_t>(num_ram)));
@@ -70,14 +80,22 @@ PrefixHit KvCache::Lookup(std::span<const int32_t> prompt, const CacheKeys& keys
 Result<KvSequence> KvCache::Allocate(const PrefixHit& hit, std::span<const int32_t> prompt,
                                      int32_t num_tokens, const CacheKeys& keys) {
   const int32_t num_cached = hit.num_cached_blocks();
-  const int32_t num_blocks = std::max(BlocksFor(num_tokens), num_cached);
+  const int32_t num_blocks =
+      std::max(BlocksFor(num_tokens), num_cached + (hit.tail_block_id >= 0 ? 1 : 0));
+  // Read before Allocate, which may evict the (unreferenced) tail block and hand it out again.
+  std::vector<uint8_t> tail;
+  if (hit.tail_block_id >= 0) {
+    tail.resize(storage_.layout().block_bytes());
+    storage_.CopyBlockOut(hit.tail_block_id, tail);
+  }
   KvSequence seq;
   RETURN_IF_ERROR(
       pool_.Allocate(hit.ram_block_ids, num_blocks - hit.num_ram_blocks(), &seq.block_ids_));
+  if (!tail.empty()) storage_.CopyBlockIn(seq.block_ids_[static_cast<size_t>(num_cached)], tail);
   seq.root_ = ChainRoot(fingerprint_, keys.salt);
   seq.extra_ = std::string(keys.extra);
   seq.hashes_.assign(hit.hashes.begin(), hit.hashes.begin() + hit.num_ram_blocks());
-  seq.num_cached_tokens_ = hit.num_ram_blocks() * block_size();
+  seq.num_cached_tokens_ = hit.num_ram_tokens(block_size());
   const int32_t num_full = static_cast<int32_t>(hit.hashes.size());
   ram_hit_blocks_ += hit.num_ram_blocks();
   ram_miss_blocks_ += num_full - hit.num_ram_blocks();

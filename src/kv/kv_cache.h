@@ -79,9 +79,20 @@ struct PrefixHit {
   std::vector<BlockHash> hashes;       // the prompt's full blocks that may be served from cache
   std::vector<int32_t> ram_block_ids;  // blocks [0, r) are in RAM
   int32_t num_ssd_blocks = 0;          // blocks [r, r + num_ssd_blocks) are on the SSD tier
+  // When every block is in RAM and the prompt ends a block that is cached too: that block.
+  // Allocate copies it into the sequence's own block (a shared block is never written), so only
+  // the last token, whose logits are needed, is computed. -1 otherwise.
+  int32_t tail_block_id = -1;
 
   int32_t num_ram_blocks() const { return static_cast<int32_t>(ram_block_ids.size()); }
   int32_t num_cached_blocks() const { return num_ram_blocks() + num_ssd_blocks; }
+  // Prompt tokens whose KV is reused: from RAM, and in all.
+  int32_t num_ram_tokens(int32_t block_size) const {
+    return num_ram_blocks() * block_size + (tail_block_id >= 0 ? block_size - 1 : 0);
+  }
+  int32_t num_cached_tokens(int32_t block_size) const {
+    return num_ram_tokens(block_size) + num_ssd_blocks * block_size;
+  }
 };
 
 // Figures for /v1/cache/stats and metrics.

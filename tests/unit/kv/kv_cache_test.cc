@@ -130,7 +130,43 @@ TEST_F(KvCacheTest, LastPromptTokenIsAlwaysComputed) {
   int32_t cached = -1;
   cache->Free(Run(cache.get(), prompt, {}, &cached));
   cache->Free(Run(cache.get(), prompt, {}, &cached));
-  EXPECT_EQ(cached, 3 * kBlockSize);
+  EXPECT_EQ(cached, 4 * kBlockSize - 1);
+}
+
+// A prompt that ends a cached block: that block is copied into the sequence's own block and only
+// the last token is left to compute; the shared block is never written. With a pool of exactly
+// the prompt's blocks, the fresh block is the evicted tail block itself: the copy still holds.
+TEST_F(KvCacheTest, BlockAlignedPromptCopiesItsCachedLastBlock) {
+  for (const int32_t num_blocks : {64, 4}) {
+    SCOPED_TRACE(num_blocks);
+    auto cache = Create(Options(num_blocks, false));
+    const std::vector<int32_t> prompt = Tokens(4 * kBlockSize, 1);
+    const std::vector<BlockHash> hashes = HashesOf(*cache, prompt, {});
+    int32_t cached = -1;
+    KvSequence first = Run(cache.get(), prompt, {}, &cached);
+    const int32_t tail_block = first.block_ids()[3];
+    cache->Free(std::move(first));
+
+    const PrefixHit hit = cache->Lookup(prompt, {});
+    EXPECT_EQ(hit.num_ram_blocks(), 3);
+    EXPECT_EQ(hit.tail_block_id, tail_block);
+    EXPECT_EQ(hit.num_cached_tokens(kBlockSize), 4 * kBlockSize - 1);
+    auto seq = cache->Allocate(hit, prompt, static_cast<int32_t>(prompt.size()), {});
+    ASSERT_TRUE(seq.ok()) << seq.status().ToString();
+    EXPECT_EQ(seq->num_cached_tokens(), 4 * kBlockSize - 1);
+    EXPECT_TRUE(ViewBlockHolds(cache->pool_view(), seq->block_ids()[3], SeedOf(hashes[3])));
+    if (num_blocks == 64) {
+      EXPECT_NE(seq->block_ids()[3], tail_block);
+    }
+    cache->Commit(&*seq, prompt, static_cast<int32_t>(prompt.size()));
+    cache->Free(std::move(seq).value());
+    EXPECT_EQ(cache->stats().ram_cached_blocks, 4);
+
+    std::vector<int32_t> other = prompt;
+    other.back() += 1;
+    EXPECT_EQ(cache->Lookup(other, {}).tail_block_id, -1);
+    EXPECT_EQ(cache->Lookup(prompt, {.salt = "tenant", .extra = {}}).tail_block_id, -1);
+  }
 }
 
 TEST_F(KvCacheTest, SaltAndExtraKeysIsolate) {
@@ -143,7 +179,7 @@ TEST_F(KvCacheTest, SaltAndExtraKeysIsolate) {
   cache->Free(Run(cache.get(), prompt, {.salt = "tenant-a", .extra = "adapter-1"}, &cached));
   EXPECT_EQ(cached, 0);
   cache->Free(Run(cache.get(), prompt, {.salt = "tenant-a", .extra = ""}, &cached));
-  EXPECT_EQ(cached, 4 * kBlockSize);
+  EXPECT_EQ(cached, 5 * kBlockSize - 1);
 }
 
 TEST_F(KvCacheTest, OutOfBlocksIsAResultAndChangesNothing) {
