@@ -16,5 +16,8 @@ std::string_view IsaName(Isa isa);
 // Instruction sets this CPU can run, narrowest first.
 std::vector<Isa> AvailableIsas();
 Isa SelectedIsa();
+// AVX512-BF16 (vdpbf16ps), for bf16 weights times bf16-rounded activations (packed_bf16.h): an
+// option, not a level of Isa (CPUs with VNNI may lack it).
+bool CpuHasAvx512Bf16();
 
 }  // namespace ts

@@ -12,6 +12,7 @@
 
 namespace ts {
 
+class PackedBf16Matrix;
 class PackedQuantMatrix;
 
 enum class WeightFormat : uint8_t { kF32, kF16, kBf16, kQ8, kQ4 };
@@ -31,6 +32,9 @@ struct WeightMatrix {
   // Quantized only, optional: the same matrix repacked for int8 dot products, owned by whoever
   // holds the weights (the CPU model); the VNNI kernels use it when present.
   const PackedQuantMatrix* packed = nullptr;
+  // bf16 only, optional: the same matrix repacked for bf16 dot products (--bf16-activations);
+  // the AVX512-BF16 kernel uses it when present, rounding activations to bf16.
+  const PackedBf16Matrix* packed_bf16 = nullptr;
 
   bool is_quantized() const { return format == WeightFormat::kQ8 || format == WeightFormat::kQ4; }
   int bits() const { return format == WeightFormat::kQ8 ? 8 : 4; }

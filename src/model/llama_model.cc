@@ -18,18 +18,13 @@ void ApplyLinear(const Linear& l, const float* x, int64_t num_rows, float* y, Th
   if (!l.bias.empty()) AddBias(y, l.bias.data(), num_rows, l.weight.rows);
 }
 
-// The matrices an int8 kernel would read, repacked; the embedding keeps its stored form for
-// row lookups (a tied lm_head is a separate view of the same bytes).
-void PackQuantized(ModelWeights& w, int activation_bits,
-                   std::vector<std::unique_ptr<PackedQuantMatrix>>& packed) {
-  auto pack = [&](WeightMatrix& m) {
-    if (!PackedQuantMatrix::CanPack(m)) return;
-    packed.push_back(std::make_unique<PackedQuantMatrix>(m, activation_bits));
-    m.packed = packed.back().get();
-  };
-  pack(w.lm_head);
+// Calls f on every matrix a matmul reads. The embedding keeps its stored form for row lookups
+// (a tied lm_head is a separate view of the same bytes), so repacking one leaves the other.
+template <typename F>
+void ForEachMatMulWeight(ModelWeights& w, F f) {
+  f(w.lm_head);
   for (LayerWeights& l : w.layers) {
-    for (Linear* lin : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) pack(lin->weight);
+    for (Linear* lin : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) f(lin->weight);
   }
 }
 
@@ -42,12 +37,28 @@ Result<std::unique_ptr<LlamaModel>> LlamaModel::Load(const std::string& model_di
   m->config_ = m->folder_.config;
   m->fingerprint_ = m->folder_.fingerprint;
   m->inv_freq_ = RopeInvFreqFor(m->config_);
+  // KV computed with rounded activations is not mixed with KV computed otherwise: each rounding
+  // changes the fingerprint.
   if (SelectedIsa() == Isa::kAvx512Vnni) {
     const int bits = options.int8_activations ? 8 : 16;
-    PackQuantized(m->folder_.weights, bits, m->packed_);
-    // KV computed with rounded activations is not mixed with KV computed otherwise.
+    ForEachMatMulWeight(m->folder_.weights, [&](WeightMatrix& w) {
+      if (!PackedQuantMatrix::CanPack(w)) return;
+      m->packed_.push_back(std::make_unique<PackedQuantMatrix>(w, bits));
+      w.packed = m->packed_.back().get();
+    });
     if (!m->packed_.empty())
       m->fingerprint_[1] ^= bits == 8 ? 0x637075696e7438ull : 0x637075696e743136ull;
+  }
+  if (options.bf16_activations) {
+    if (!CpuHasAvx512Bf16() || SelectedIsa() == Isa::kAvx2) {
+      return InvalidArgument("--bf16-activations needs a CPU with AVX512-BF16");
+    }
+    ForEachMatMulWeight(m->folder_.weights, [&](WeightMatrix& w) {
+      if (!PackedBf16Matrix::CanPack(w)) return;
+      m->packed_bf16_.push_back(std::make_unique<PackedBf16Matrix>(w));
+      w.packed_bf16 = m->packed_bf16_.back().get();
+    });
+    if (!m->packed_bf16_.empty()) m->fingerprint_[1] ^= 0x6370756266313661ull;
   }
   return m;
 }

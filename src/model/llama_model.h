@@ -1,13 +1,15 @@
 // LlamaModel: the Llama-family decoder (Llama, Mistral, Qwen2, Qwen3) on the CPU. Computes on
 // the mapped weights in place, except that on CPUs with AVX512-VNNI the quantized matrices are
-// repacked once at load for the int8 kernels (kernels/packed_quant.h); uses the thread pool it
-// is given for the heavy kernels.
+// repacked once at load for the integer kernels (kernels/packed_quant.h), and with
+// --bf16-activations the bf16 matrices for the bf16 kernel (kernels/packed_bf16.h); uses the
+// thread pool it is given for the heavy kernels.
 #pragma once
 
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "kernels/packed_bf16.h"
 #include "kernels/packed_quant.h"
 #include "model/model.h"
 
@@ -28,8 +30,10 @@ class LlamaModel final : public Model {
   LlamaModel() = default;
 
   ModelFolder folder_;
-  std::vector<std::unique_ptr<PackedQuantMatrix>> packed_;  // referenced by folder_.weights
-  std::vector<float> inv_freq_;                             // [head_dim / 2]
+  // Referenced by folder_.weights.
+  std::vector<std::unique_ptr<PackedQuantMatrix>> packed_;
+  std::vector<std::unique_ptr<PackedBf16Matrix>> packed_bf16_;
+  std::vector<float> inv_freq_;  // [head_dim / 2]
   // Activations, grown to the largest step seen (engine thread only).
   std::vector<float> hidden_, normed_, q_, k_, v_, attn_, proj_, gate_, up_;
 };

@@ -31,6 +31,11 @@ std::vector<Isa> AvailableIsas() {
   return isas;
 }
 
+bool CpuHasAvx512Bf16() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512f");
+}
+
 Isa SelectedIsa() {
   static const Isa selected = [] {
     std::vector<Isa> isas = AvailableIsas();

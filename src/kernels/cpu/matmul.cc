@@ -1,6 +1,7 @@
 #include "kernels/matmul.h"
 
 #include "base/check.h"
+#include "kernels/packed_bf16.h"
 #include "kernels/packed_quant.h"
 #include "kernels/reference/reference_kernels.h"
 
@@ -12,6 +13,10 @@ void MatMulImpl(const float* x, int64_t num_rows, const WeightMatrix& w, float* 
 namespace cpu::avx512 {
 void MatMulImpl(const float* x, int64_t num_rows, const WeightMatrix& w, float* y,
                 ThreadPool& pool);
+}
+namespace cpu::bf16 {
+void MatMulPackedBf16Impl(const float* x, int64_t num_rows, const PackedBf16Matrix& w, float* y,
+                          ThreadPool& pool);
 }
 namespace cpu::vnni {
 void MatMulPackedImpl(const float* x, int64_t num_rows, const PackedQuantMatrix& w, float* y,
@@ -25,7 +30,10 @@ void MatMulWithIsa(Isa isa, const float* x, int64_t num_rows, const WeightMatrix
         << "group_size " << w.group_size << " cols " << w.cols;
   }
   if (num_rows == 0 || w.rows == 0) return;
-  if (isa == Isa::kAvx512Vnni && w.packed != nullptr) {
+  if (isa != Isa::kAvx2 && w.packed_bf16 != nullptr) {
+    CHECK(CpuHasAvx512Bf16()) << "bf16-packed weights need AVX512-BF16";
+    cpu::bf16::MatMulPackedBf16Impl(x, num_rows, *w.packed_bf16, y, pool);
+  } else if (isa == Isa::kAvx512Vnni && w.packed != nullptr) {
     cpu::vnni::MatMulPackedImpl(x, num_rows, *w.packed, y, pool);
   } else if (isa != Isa::kAvx2) {
     cpu::avx512::MatMulImpl(x, num_rows, w, y, pool);

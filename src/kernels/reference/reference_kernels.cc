@@ -96,6 +96,18 @@ void QuantizeActivations(const float* x, int64_t num_rows, int64_t cols, int64_t
   }
 }
 
+void MatMulBf16Activations(const float* x, int64_t num_rows, const WeightMatrix& w, float* y) {
+  for (int64_t t = 0; t < num_rows; ++t) {
+    for (int64_t n = 0; n < w.rows; ++n) {
+      double sum = 0;
+      for (int64_t k = 0; k < w.cols; ++k) {
+        sum += static_cast<double>(Bf16ToF32(F32ToBf16(x[t * w.cols + k]))) * WeightAt(w, n, k);
+      }
+      y[t * w.rows + n] = static_cast<float>(sum);
+    }
+  }
+}
+
 void MatMulQuantizedActivations(const float* x, int64_t num_rows, const WeightMatrix& w, int bits,
                                 float* y) {
   const int64_t K = w.cols, G = w.group_size, groups = K / G;

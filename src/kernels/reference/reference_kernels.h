@@ -33,6 +33,10 @@ void QuantizeActivations(const float* x, int64_t num_rows, int64_t cols, int64_t
 void MatMulQuantizedActivations(const float* x, int64_t num_rows, const WeightMatrix& w, int bits,
                                 float* y);
 
+// What the AVX512-BF16 kernel computes: x rounded to bf16 (F32ToBf16) times w, summed exactly
+// (double): y[t][n] = sum_k bf16(x[t][k]) * w[n][k].
+void MatMulBf16Activations(const float* x, int64_t num_rows, const WeightMatrix& w, float* y);
+
 // out[t] = x[t] / sqrt(mean(x[t]^2) + eps) * weight   x, out: [T][D]
 void RmsNorm(const float* x, const float* weight, int64_t num_rows, int64_t dim, float eps,
              float* out);

@@ -279,6 +279,26 @@ TEST_P(GoldenLogitsTest, MatchesTransformersAndIsFeedInvariant) {
     Diff ref_bf16kv = Compare(ours, ref, spec.vocab);
     EXPECT_LT(ref_bf16kv.max_abs, (gpu ? 0.03 : 0.02) * ref_bf16kv.max_ref)
         << "bf16 KV vs float32 reference";
+
+    // 3b. CPU, --bf16-activations: activations rounded to bf16 as transformers' bf16 run
+    // rounds them; as close to it as our default, and still bitwise feed-invariant.
+    if (!gpu && CpuHasAvx512Bf16() && SelectedIsa() != Isa::kAvx2) {
+      auto fast = LoadModel(MakeModel(f), Device::kCpu, {.bf16_activations = true});
+      ASSERT_TRUE(fast.ok()) << fast.status().ToString();
+      EXPECT_NE((*fast)->fingerprint(), (*model)->fingerprint()) << "KV of both would mix";
+      auto fast_whole = RunFeeds(**fast, {{spec.prompt, {P}, {}}}, KvDtype::kBf16, pool)[0];
+      Diff b = Compare(fast_whole, native, spec.vocab);
+      std::printf("%s: bf16 activations vs transformers bf16: max |diff| %.3f, argmax %d/%d\n",
+                  f.name.c_str(), b.max_abs, b.argmax_agree, b.argmax_checked);
+      EXPECT_LT(b.max_abs, 0.1 * b.max_ref) << "bf16 activations vs transformers bf16";
+      EXPECT_GE(b.argmax_agree, b.argmax_checked * 9 / 10);
+      Diff bf = Compare(fast_whole, ref, spec.vocab);
+      EXPECT_LT(bf.max_abs, 0.04 * bf.max_ref) << "bf16 activations vs float32 reference";
+      EXPECT_EQ(
+          RunFeeds(**fast, {{spec.prompt, {5, 11, 1, 17, 3, 35}, {}}}, KvDtype::kBf16, pool)[0],
+          fast_whole)
+          << "bf16 activations: chunked prefill differs";
+    }
   }
 }
 
