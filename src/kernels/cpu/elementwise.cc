@@ -64,7 +64,7 @@ void Rope(float* x, const int32_t* positions, int64_t num_rows, int64_t num_head
 }
 
 void SiluMul(const float* gate, const float* up, int64_t n, float* out) {
-  for (int64_t i = 0; i < n; ++i) out[i] = gate[i] / (1.f + std::exp(-gate[i])) * up[i];
+  for (int64_t i = 0; i < n; ++i) out[i] = gate[i] / (1.f + cpu::Exp(-gate[i])) * up[i];
 }
 
 void AddInPlace(float* x, const float* y, int64_t n) {

@@ -36,26 +36,30 @@ static inline float Dot(const float* __restrict a, const float* __restrict b, in
   return ReduceLanes(lanes) + tail;
 }
 
-// x[i] = exp(x[i] - shift) for n values, as a loop GCC vectorizes: 2^k * p(r) with
-// k = rint((x - shift) / ln 2), r the remainder (|r| <= ln2 / 2) and p the degree-6 Taylor
-// polynomial (relative error < 2e-7). Arguments below -87 give ~0 (softmax underflow).
+// exp(v) in straight-line arithmetic that GCC vectorizes inside loops (libm's expf is a call
+// per element): 2^k * p(r) with k = rint(v / ln 2), r the remainder (|r| <= ln2 / 2) and p the
+// degree-6 Taylor polynomial (relative error < 2e-7). v is clamped to [-87, 88]: below, ~0
+// (softmax underflow); above, ~1.7e38 instead of infinity.
+static inline float Exp(float v) {
+  v = std::min(std::max(v, -87.f), 88.f);
+  const float k = __builtin_rintf(v * 1.44269504f);
+  const float r = (v - k * 0.693145752f) - k * 1.42860677e-6f;
+  float p = 1.f / 720.f;
+  p = p * r + 1.f / 120.f;
+  p = p * r + 1.f / 24.f;
+  p = p * r + 1.f / 6.f;
+  p = p * r + 0.5f;
+  p = p * r + 1.f;
+  p = p * r + 1.f;
+  const int32_t bits = (static_cast<int32_t>(k) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, 4);
+  return p * scale;
+}
+
+// x[i] = exp(x[i] - shift) for n values.
 static inline void ExpShifted(float* __restrict x, int64_t n, float shift) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float v = std::max(x[i] - shift, -87.f);
-    const float k = __builtin_rintf(v * 1.44269504f);
-    const float r = (v - k * 0.693145752f) - k * 1.42860677e-6f;
-    float p = 1.f / 720.f;
-    p = p * r + 1.f / 120.f;
-    p = p * r + 1.f / 24.f;
-    p = p * r + 1.f / 6.f;
-    p = p * r + 0.5f;
-    p = p * r + 1.f;
-    p = p * r + 1.f;
-    const int32_t bits = (static_cast<int32_t>(k) + 127) << 23;
-    float scale;
-    std::memcpy(&scale, &bits, 4);
-    x[i] = p * scale;
-  }
+  for (int64_t i = 0; i < n; ++i) x[i] = Exp(x[i] - shift);
 }
 
 static inline float SumSquares(const float* __restrict a, int64_t n) { return Dot(a, a, n); }
