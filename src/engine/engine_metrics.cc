@@ -36,7 +36,11 @@ std::vector<double> LatencyBuckets() {
 }  // namespace
 
 EngineMetrics::EngineMetrics()
-    : step_seconds(LatencyBuckets()), ttft_seconds(LatencyBuckets()), itl_seconds(LatencyBuckets()) {}
+    : step_seconds(LatencyBuckets()),
+      forward_seconds(LatencyBuckets()),
+      sampling_seconds(LatencyBuckets()),
+      ttft_seconds(LatencyBuckets()),
+      itl_seconds(LatencyBuckets()) {}
 
 EngineMetricsSnapshot EngineMetrics::Take() const {
   EngineMetricsSnapshot s;
@@ -52,6 +56,8 @@ EngineMetricsSnapshot EngineMetrics::Take() const {
   s.kv_blocks_used = kv_blocks_used.load();
   s.kv_blocks_total = kv_blocks_total.load();
   s.step_seconds = step_seconds.Take();
+  s.forward_seconds = forward_seconds.Take();
+  s.sampling_seconds = sampling_seconds.Take();
   s.ttft_seconds = ttft_seconds.Take();
   s.itl_seconds = itl_seconds.Take();
   return s;

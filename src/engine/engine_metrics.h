@@ -43,6 +43,10 @@ struct EngineMetricsSnapshot {
   int64_t kv_blocks_used = 0;
   int64_t kv_blocks_total = 0;
   Histogram::Snapshot step_seconds;
+  // Parts of a step: the model's forward pass, then logit processing and sampling. The rest of
+  // step_seconds is scheduling and bookkeeping (plan, batch, commit, emitting tokens).
+  Histogram::Snapshot forward_seconds;
+  Histogram::Snapshot sampling_seconds;
   Histogram::Snapshot ttft_seconds;
   Histogram::Snapshot itl_seconds;
 };
@@ -53,7 +57,7 @@ struct EngineMetrics {
       prompt_tokens_total{0}, generation_tokens_total{0}, prefix_hit_tokens_ram_total{0},
       prefix_hit_tokens_ssd_total{0}, requests_finished_total{0}, requests_rejected_total{0},
       kv_blocks_used{0}, kv_blocks_total{0};
-  Histogram step_seconds, ttft_seconds, itl_seconds;
+  Histogram step_seconds, forward_seconds, sampling_seconds, ttft_seconds, itl_seconds;
 
   EngineMetricsSnapshot Take() const;
 };

@@ -69,6 +69,9 @@ std::string FormatPrometheus(const EngineMetricsSnapshot& e, const KvCacheStats&
            e.kv_blocks_used);
   w.Scalar("kv_blocks_total", "gauge", "KV blocks in the RAM pool.", e.kv_blocks_total);
   w.Hist("step_seconds", "Duration of one engine step.", e.step_seconds);
+  w.Hist("step_forward_seconds", "The model's forward pass within a step.", e.forward_seconds);
+  w.Hist("step_sampling_seconds", "Logit processing and sampling within a step.",
+         e.sampling_seconds);
   w.Hist("time_to_first_token_seconds", "Time from submit to the first token.", e.ttft_seconds);
   w.Hist("inter_token_latency_seconds", "Time between tokens of one sequence.", e.itl_seconds);
 

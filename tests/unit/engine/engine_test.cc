@@ -208,6 +208,22 @@ TEST(EngineTest, BlockAlignedPromptHitsAndStillGenerates) {
   }
 }
 
+// Step time splits into the forward pass, sampling and the rest (scheduling, bookkeeping):
+// one observation of each per step, the parts within the whole.
+TEST(EngineTest, MetricsSplitStepTime) {
+  const std::string dir = TinyModel("plain", false);
+  TestEngine t = MakeEngine(dir, {});
+  Drain(**t.engine->Submit(Greedy(Prompt(40, 3), 8)));
+  ExpectAllBlocksFree(*t.engine);  // the last step has ended once its blocks are back
+  const EngineMetricsSnapshot m = t.engine->Metrics();
+  EXPECT_EQ(m.step_seconds.count, 8u);  // one prefill step, then 7 decode steps
+  EXPECT_EQ(m.forward_seconds.count, m.step_seconds.count);
+  EXPECT_EQ(m.sampling_seconds.count, m.step_seconds.count);
+  EXPECT_GT(m.forward_seconds.sum, 0);
+  EXPECT_GT(m.sampling_seconds.sum, 0);
+  EXPECT_LE(m.forward_seconds.sum + m.sampling_seconds.sum, m.step_seconds.sum);
+}
+
 TEST(EngineTest, PreemptionWithATinyPoolKeepsOutputs) {
   const std::string dir = TinyModel("plain", false);
   auto reqs = MixedRequests(8);
