@@ -275,8 +275,6 @@ class Engine::Impl {
     const auto forward_start = std::chrono::steady_clock::now();
     if (s.ok()) s = model_->Forward(batch, cache_->pool_view(), logits_.data(), pool_);
     const auto forward_end = std::chrono::steady_clock::now();
-    metrics_.forward_seconds.Observe(
-        std::chrono::duration<double>(forward_end - forward_start).count());
     if (!s.ok()) {
       LOG(ERROR) << "forward pass failed: " << s.ToString();
       for (const auto& c : plan.chunks) {
@@ -313,6 +311,8 @@ class Engine::Impl {
         sampled_full[static_cast<size_t>(k)] = plan.chunks[i].seq->sampler.Sample(l, vocab);
       }
     });
+    metrics_.forward_seconds.Observe(
+        std::chrono::duration<double>(forward_end - forward_start).count());
     metrics_.sampling_seconds.Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - forward_end).count());
     std::vector<int32_t> sampled;

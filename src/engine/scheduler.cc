@@ -76,7 +76,7 @@ bool Scheduler::Admit(Sequence* seq) {
   seq->num_computed = seq->kv->num_cached_tokens();
   if (!seq->first_admission_done) {
     seq->first_admission_done = true;
-    seq->usage.cached_tokens_ram = std::min(hit.num_ram_tokens(bs), seq->num_prompt_tokens - 1);
+    seq->usage.cached_tokens_ram = std::min(seq->num_computed, seq->num_prompt_tokens - 1);
     seq->usage.cached_tokens_ssd = hit.num_ssd_blocks * bs;
   }
   seq->is_running = true;

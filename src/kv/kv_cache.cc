@@ -67,7 +67,10 @@ PrefixHit KvCache::Lookup(std::span<const int32_t> prompt, const CacheKeys& keys
         HashBlock(hit.hashes.empty() ? ChainRoot(fingerprint_, keys.salt) : hit.hashes.back(),
                   tail, keys.extra);
     std::vector<int32_t> tail_id;
-    if (pool_.MatchPrefix({&tail_hash, 1}, tail, &tail_id) == 1) hit.tail_block_id = tail_id[0];
+    if (pool_.MatchPrefix({&tail_hash, 1}, tail, &tail_id) == 1) {
+      hit.tail_block_id = tail_id[0];
+      hit.tail_hash = tail_hash;
+    }
     return hit;
   }
   if (ssd_ != nullptr) {
@@ -82,20 +85,27 @@ Result<KvSequence> KvCache::Allocate(const PrefixHit& hit, std::span<const int32
   const int32_t num_cached = hit.num_cached_blocks();
   const int32_t num_blocks =
       std::max(BlocksFor(num_tokens), num_cached + (hit.tail_block_id >= 0 ? 1 : 0));
-  // Read before Allocate, which may evict the (unreferenced) tail block and hand it out again.
+  const int32_t num_new = num_blocks - hit.num_ram_blocks();
+  // Read before Allocate, which may evict the (unreferenced) tail block and hand it out again;
+  // only when Allocate will succeed, and while the index still holds the block under the
+  // prompt's hash and tokens.
   std::vector<uint8_t> tail;
-  if (hit.tail_block_id >= 0) {
+  std::vector<int32_t> still_cached;
+  if (hit.tail_block_id >= 0 && pool_.CanAllocate(hit.ram_block_ids, num_new) &&
+      pool_.MatchPrefix({&hit.tail_hash, 1}, prompt.last(static_cast<size_t>(block_size())),
+                        &still_cached) == 1 &&
+      still_cached[0] == hit.tail_block_id) {
     tail.resize(storage_.layout().block_bytes());
     storage_.CopyBlockOut(hit.tail_block_id, tail);
   }
   KvSequence seq;
-  RETURN_IF_ERROR(
-      pool_.Allocate(hit.ram_block_ids, num_blocks - hit.num_ram_blocks(), &seq.block_ids_));
+  RETURN_IF_ERROR(pool_.Allocate(hit.ram_block_ids, num_new, &seq.block_ids_));
   if (!tail.empty()) storage_.CopyBlockIn(seq.block_ids_[static_cast<size_t>(num_cached)], tail);
   seq.root_ = ChainRoot(fingerprint_, keys.salt);
   seq.extra_ = std::string(keys.extra);
   seq.hashes_.assign(hit.hashes.begin(), hit.hashes.begin() + hit.num_ram_blocks());
-  seq.num_cached_tokens_ = hit.num_ram_tokens(block_size());
+  seq.num_cached_tokens_ =
+      hit.num_ram_blocks() * block_size() + (tail.empty() ? 0 : block_size() - 1);
   const int32_t num_full = static_cast<int32_t>(hit.hashes.size());
   ram_hit_blocks_ += hit.num_ram_blocks();
   ram_miss_blocks_ += num_full - hit.num_ram_blocks();

@@ -83,6 +83,7 @@ struct PrefixHit {
   // Allocate copies it into the sequence's own block (a shared block is never written), so only
   // the last token, whose logits are needed, is computed. -1 otherwise.
   int32_t tail_block_id = -1;
+  BlockHash tail_hash;  // its hash, which Allocate checks again before copying
 
   int32_t num_ram_blocks() const { return static_cast<int32_t>(ram_block_ids.size()); }
   int32_t num_cached_blocks() const { return num_ram_blocks() + num_ssd_blocks; }
@@ -126,9 +127,10 @@ class KvCache {
   PrefixHit Lookup(std::span<const int32_t> prompt, const CacheKeys& keys) const;
 
   // Creates a sequence holding hit's blocks plus fresh blocks up to max(num_tokens, cached
-  // tokens) and queues an SSD load for hit's SSD blocks. All or nothing: kResourceExhausted
-  // when the pool cannot supply the blocks. REQUIRES: hit comes from Lookup(prompt, keys) in
-  // this engine step.
+  // tokens), copies hit's tail block (if any, and still cached under its hash) into the first
+  // fresh block, and queues an SSD load for hit's SSD blocks. All or nothing:
+  // kResourceExhausted when the pool cannot supply the blocks. REQUIRES: hit comes from
+  // Lookup(prompt, keys) with no other Allocate in between.
   Result<KvSequence> Allocate(const PrefixHit& hit, std::span<const int32_t> prompt,
                               int32_t num_tokens, const CacheKeys& keys);
 

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "base/log.h"
 #include "kernels/attention.h"
 #include "kernels/elementwise.h"
 #include "kernels/matmul.h"
@@ -51,14 +52,20 @@ Result<std::unique_ptr<LlamaModel>> LlamaModel::Load(const std::string& model_di
   }
   if (options.bf16_activations) {
     if (!CpuHasAvx512Bf16() || SelectedIsa() == Isa::kAvx2) {
-      return InvalidArgument("--bf16-activations needs a CPU with AVX512-BF16");
+      return InvalidArgument(
+          "--bf16-activations needs AVX512-BF16 and AVX-512 kernels (this CPU lacks them, or "
+          "TS_ISA selects a narrower set)");
     }
     ForEachMatMulWeight(m->folder_.weights, [&](WeightMatrix& w) {
       if (!PackedBf16Matrix::CanPack(w)) return;
       m->packed_bf16_.push_back(std::make_unique<PackedBf16Matrix>(w));
       w.packed_bf16 = m->packed_bf16_.back().get();
     });
-    if (!m->packed_bf16_.empty()) m->fingerprint_[1] ^= 0x6370756266313661ull;
+    if (m->packed_bf16_.empty()) {
+      LOG(WARNING) << "--bf16-activations: " << model_dir << " has no bf16 weights; no effect";
+    } else {
+      m->fingerprint_[1] ^= 0x6370756266313661ull;
+    }
   }
   return m;
 }

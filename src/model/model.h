@@ -85,7 +85,8 @@ struct ModelOptions {
   bool int8_activations = false;
   // CPU with AVX512-BF16, bf16 weights: round activations to bf16 (as PyTorch does running a
   // bf16 model) and multiply with vdpbf16ps (--bf16-activations): about twice the prefill
-  // speed, logits within ~1e-2 of their range. Loading fails without AVX512-BF16.
+  // speed, logits within ~1e-2 of their range. The repacked matrices are a second copy of the
+  // bf16 weights in RAM. Loading fails without AVX512-BF16; the CUDA model ignores it.
   bool bf16_activations = false;
 };
 

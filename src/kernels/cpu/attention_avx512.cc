@@ -103,7 +103,7 @@ float ScaleMax(float* s, int32_t n, float scale) {
 
 // cpu::ExpShifted's polynomial on 16 lanes.
 __m512 Exp16(__m512 v) {
-  v = _mm512_max_ps(v, _mm512_set1_ps(-87.f));
+  v = _mm512_max_ps(_mm512_set1_ps(-87.f), v);  // max_ps returns its second operand for NaN
   const __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(v, _mm512_set1_ps(1.44269504f)),
                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   const __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(1.42860677e-6f),

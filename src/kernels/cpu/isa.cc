@@ -32,8 +32,11 @@ std::vector<Isa> AvailableIsas() {
 }
 
 bool CpuHasAvx512Bf16() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512f");
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512f");
+  }();
+  return has;
 }
 
 Isa SelectedIsa() {

@@ -189,7 +189,7 @@ TEST(MatMulTest, PackedIsBatchAndThreadInvariant) {
     }
 }
 
-// Packed bf16 weights times bf16-rounded activations, on every ISA that takes the bf16 path:
+// Packed bf16 weights times bf16-rounded activations (the selected ISA, when it is AVX-512):
 // the exact reference up to f32 accumulation; odd K pads its last pair, odd N leaves partial
 // 16-row blocks, and 4 weight blocks per tile leave tails of 1-3 blocks.
 TEST(MatMulTest, PackedBf16MatchesReference) {

@@ -195,6 +195,11 @@ class KvCacheRandomTest : public ::testing::TestWithParam<uint32_t> {
     const auto [want_ram, want_ssd] = ref_.Lookup(hashes);
     ASSERT_EQ(hit.num_ram_blocks(), want_ram);
     ASSERT_EQ(hit.num_ssd_blocks, want_ssd);
+    // A prompt ending a block that is in RAM with all before it: that block is copied.
+    const std::vector<BlockHash> all = Hashes(live.tokens, live.salt);
+    const bool want_tail = live.tokens.size() % kBlockSize == 0 &&
+                           ref_.Lookup(all).first == static_cast<int32_t>(all.size());
+    ASSERT_EQ(hit.tail_block_id >= 0, want_tail);
     const int32_t num_blocks =
         static_cast<int32_t>((live.tokens.size() + kBlockSize - 1) / kBlockSize);
     auto seq = cache_->Allocate(hit, live.tokens, static_cast<int32_t>(live.tokens.size()), keys);
@@ -207,11 +212,6 @@ class KvCacheRandomTest : public ::testing::TestWithParam<uint32_t> {
       ASSERT_EQ(cache_->PollLoads(), std::vector<uint64_t>{live.seq.load_id()});
       cache_->FinishLoad(&live.seq);
     }
-    // A prompt ending a block that is in RAM with all before it: that block is copied.
-    const std::vector<BlockHash> all = Hashes(live.tokens, live.salt);
-    const bool want_tail = live.tokens.size() % kBlockSize == 0 &&
-                           ref_.Lookup(all).first == static_cast<int32_t>(all.size());
-    ASSERT_EQ(hit.tail_block_id >= 0, want_tail);
     ASSERT_EQ(live.seq.num_cached_tokens(),
               (want_ram + want_ssd) * kBlockSize + (want_tail ? kBlockSize - 1 : 0));
     if (want_tail) {

@@ -165,8 +165,39 @@ TEST_F(KvCacheTest, BlockAlignedPromptCopiesItsCachedLastBlock) {
     std::vector<int32_t> other = prompt;
     other.back() += 1;
     EXPECT_EQ(cache->Lookup(other, {}).tail_block_id, -1);
-    EXPECT_EQ(cache->Lookup(prompt, {.salt = "tenant", .extra = {}}).tail_block_id, -1);
   }
+}
+
+// A one-block prompt's tail hash chains from the root: salt and extra keys still isolate it.
+TEST_F(KvCacheTest, OneBlockPromptTailIsKeyedBySaltAndExtra) {
+  auto cache = Create(Options(64, false));
+  const std::vector<int32_t> prompt = Tokens(kBlockSize, 1);
+  int32_t cached = -1;
+  cache->Free(Run(cache.get(), prompt, {.salt = "a", .extra = ""}, &cached));
+  EXPECT_GE(cache->Lookup(prompt, {.salt = "a", .extra = ""}).tail_block_id, 0);
+  EXPECT_EQ(cache->Lookup(prompt, {.salt = "b", .extra = ""}).tail_block_id, -1);
+  EXPECT_EQ(cache->Lookup(prompt, {.salt = "a", .extra = "x"}).tail_block_id, -1);
+  EXPECT_EQ(cache->Lookup(prompt, {}).tail_block_id, -1);
+}
+
+// Allocate copies the tail only while the index still holds it: a hit whose tail block was
+// reused by another sequence since Lookup computes that block instead.
+TEST_F(KvCacheTest, StaleTailHitIsComputedNotCopied) {
+  auto cache = Create(Options(4, false));
+  const std::vector<int32_t> prompt = Tokens(4 * kBlockSize, 1);
+  int32_t cached = -1;
+  cache->Free(Run(cache.get(), prompt, {}, &cached));
+  const PrefixHit stale = cache->Lookup(prompt, {});
+  ASSERT_GE(stale.tail_block_id, 0);
+  // Another prompt takes all four blocks, evicting the cached ones (the tail first).
+  cache->Free(Run(cache.get(), Tokens(4 * kBlockSize, 2), {}, &cached));
+  PrefixHit tail_only;  // the stale hit's tail (its other blocks are gone too)
+  tail_only.tail_block_id = stale.tail_block_id;
+  tail_only.tail_hash = stale.tail_hash;
+  auto again = cache->Allocate(tail_only, prompt, static_cast<int32_t>(prompt.size()), {});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->num_cached_tokens(), 0) << "a block now holding other tokens was copied";
+  cache->Free(std::move(again).value());
 }
 
 TEST_F(KvCacheTest, SaltAndExtraKeysIsolate) {
