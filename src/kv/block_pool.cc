@@ -118,6 +118,13 @@ void BlockPool::Release(std::span<const int32_t> block_ids) {
   }
 }
 
+void BlockPool::Touch(int32_t block_id) {
+  if (blocks_.at(block_id).refcount > 0) return;
+  CHECK(blocks_.at(block_id).is_committed) << "touching a free block " << block_id;
+  LruRemove(block_id);
+  LruPushBack(block_id);
+}
+
 void BlockPool::LruPushBack(int32_t block_id) {
   Block& b = blocks_[static_cast<size_t>(block_id)];
   b.lru_prev = lru_tail_;

@@ -59,6 +59,10 @@ class BlockPool {
   // is useless once its parent is gone).
   void Release(std::span<const int32_t> block_ids);
 
+  // An evictable block was just used without being referenced (its KV copied): it goes to the
+  // back of the eviction order. Referenced blocks are not on that list: no-op.
+  void Touch(int32_t block_id);
+
   // Forgets every evictable block (refcount 0): they leave the index and become free.
   // Referenced blocks stay as they are. Returns how many were dropped.
   int32_t DropEvictable();

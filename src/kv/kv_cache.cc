@@ -97,6 +97,7 @@ Result<KvSequence> KvCache::Allocate(const PrefixHit& hit, std::span<const int32
       still_cached[0] == hit.tail_block_id) {
     tail.resize(storage_.layout().block_bytes());
     storage_.CopyBlockOut(hit.tail_block_id, tail);
+    pool_.Touch(hit.tail_block_id);  // its private copy is never committed: keep the original warm
   }
   KvSequence seq;
   RETURN_IF_ERROR(pool_.Allocate(hit.ram_block_ids, num_new, &seq.block_ids_));

@@ -153,6 +153,22 @@ TEST(BlockPoolTest, EvictsLeastRecentlyUsedAndTailFirst) {
   EXPECT_EQ(pool.MatchPrefix(new_prompt.hashes, new_prompt.tokens, &found), 3);
 }
 
+TEST(BlockPoolTest, TouchMovesAnEvictableBlockToTheBackOfTheEvictionOrder) {
+  BlockPool pool(4, kBlockSize);
+  const Prompt a = MakePrompt(2, 1), b = MakePrompt(2, 2);
+  std::vector<int32_t> a_ids = AllocateAndCommit(&pool, a);
+  std::vector<int32_t> b_ids = AllocateAndCommit(&pool, b);
+  pool.Release(a_ids);
+  pool.Release(b_ids);
+  pool.Touch(a_ids[1]);
+  pool.Touch(b_ids[0]);  // still evictable; now last
+  std::vector<int32_t> taken;
+  ASSERT_TRUE(pool.Allocate({}, 4, &taken).ok());
+  EXPECT_EQ(taken, (std::vector<int32_t>{a_ids[0], b_ids[1], a_ids[1], b_ids[0]}));
+  pool.Touch(taken[0]);  // referenced: no-op
+  EXPECT_EQ(pool.refcount(taken[0]), 1);
+}
+
 TEST(BlockPoolTest, ReferencedBlocksAreNeverEvicted) {
   BlockPool pool(4, kBlockSize);
   const Prompt p = MakePrompt(2, 1);

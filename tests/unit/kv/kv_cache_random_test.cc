@@ -57,12 +57,15 @@ class ReferenceCache {
     return {static_cast<int32_t>(r), static_cast<int32_t>(s - r)};
   }
 
+  // tail: the hash of a prompt's last block whose KV is copied (it becomes the most recently
+  // used evictable block), or null.
   bool Allocate(const std::vector<BlockHash>& hashes, int32_t num_ram, int32_t num_ssd,
-                int32_t num_blocks, Seq* seq) {
+                int32_t num_blocks, const BlockHash* tail, Seq* seq) {
     int32_t hit_evictable = 0;
     for (int32_t i = 0; i < num_ram; ++i) hit_evictable += evictable_.contains(hashes[i]) ? 1 : 0;
     const int32_t need = num_blocks - num_ram;
     if (need > free_ + static_cast<int32_t>(evictable_.size()) - hit_evictable) return false;
+    if (tail != nullptr && evictable_.contains(*tail)) evictable_[*tail] = ++clock_;
     for (int32_t i = 0; i < num_ram; ++i) {
       evictable_.erase(hashes[i]);
       ++referenced_[hashes[i]];
@@ -203,7 +206,8 @@ class KvCacheRandomTest : public ::testing::TestWithParam<uint32_t> {
     const int32_t num_blocks =
         static_cast<int32_t>((live.tokens.size() + kBlockSize - 1) / kBlockSize);
     auto seq = cache_->Allocate(hit, live.tokens, static_cast<int32_t>(live.tokens.size()), keys);
-    const bool ref_ok = ref_.Allocate(hashes, want_ram, want_ssd, num_blocks, &live.ref);
+    const bool ref_ok = ref_.Allocate(hashes, want_ram, want_ssd, num_blocks,
+                                      want_tail ? &all.back() : nullptr, &live.ref);
     ASSERT_EQ(seq.ok(), ref_ok) << seq.status().ToString();
     if (!seq.ok()) return;
     live.seq = std::move(seq).value();
