@@ -272,22 +272,38 @@ Status CudaLlamaModel::EnsureActivations(int64_t tokens) {
 }
 
 Status CudaLlamaModel::MatMul(const Linear& l, const bf16* x, int64_t T, float* y, bool skip_bias) {
+  return MatMulInto(l, x, T, y, CUDA_R_32F, skip_bias);
+}
+
+Status CudaLlamaModel::MatMulBf16Out(const Linear& l, const bf16* x, int64_t T, bf16* y) {
+  CHECK(UsesGemm(T) && l.bias.bytes() == 0) << "bf16 products come from cuBLAS, without bias";
+  return MatMulInto(l, x, T, y, CUDA_R_16BF, /*skip_bias=*/false);
+}
+
+Status CudaLlamaModel::MatMulInto(const Linear& l, const bf16* x, int64_t T, void* y_out,
+                                  cudaDataType_t y_type, bool skip_bias) {
   int64_t col = 0;
   const float one = 1.f, zero = 0.f;
-  auto gemm = [&](const bf16* w, int64_t rows, int64_t K, float* out) {
+  char* const y_bytes = static_cast<char*>(y_out);
+  const size_t y_elem = y_type == CUDA_R_32F ? 4 : 2;
+  // Column c of output row 0 (rows are l.out_dim apart).
+  auto column = [&](int64_t c) { return y_bytes + static_cast<size_t>(c) * y_elem; };
+  auto gemm = [&](const bf16* w, int64_t rows, int64_t K, void* out) {
     return CublasStatus(
         cublasGemmEx(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(rows), static_cast<int>(T),
                      static_cast<int>(K), &one, w, CUDA_R_16BF, static_cast<int>(K), x, CUDA_R_16BF,
-                     static_cast<int>(K), &zero, out, CUDA_R_32F, static_cast<int>(l.out_dim),
+                     static_cast<int>(K), &zero, out, y_type, static_cast<int>(l.out_dim),
                      CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
         "cublasGemmEx");
   };
+  float* const y = static_cast<float*>(y_out);  // the GEMV and bias write float32 only
   for (const auto& part : l.parts) {
     const Matrix& m = *part;
     // Our GEMV computes each token's outputs in one fixed order whatever the batch: batch
     // invariance runs every product through it, eight tokens at a time.
     const bool gemv_ok = m.quantized || m.cols % 8 == 0;
-    if (gemv_ok && (T <= cuda::kMaxGemvTokens || batch_invariant_)) {
+    if (gemv_ok && !UsesGemm(T)) {
+      CHECK(y_type == CUDA_R_32F);
       for (int64_t t0 = 0; t0 < T; t0 += cuda::kMaxGemvTokens) {
         const int64_t n = std::min(cuda::kMaxGemvTokens, T - t0);
         const bf16* xt = x + t0 * m.cols;
@@ -299,7 +315,7 @@ Status CudaLlamaModel::MatMul(const Linear& l, const bf16* x, int64_t T, float* 
         }
       }
     } else if (!m.quantized) {
-      RETURN_IF_ERROR(gemm(m.data.get<bf16>(), m.rows, m.cols, y + col));
+      RETURN_IF_ERROR(gemm(m.data.get<bf16>(), m.rows, m.cols, column(col)));
     } else {
       // Dequantize slabs of rows to bf16 and multiply them with cuBLAS.
       const int64_t slab_rows = std::max<int64_t>(
@@ -309,12 +325,13 @@ Status CudaLlamaModel::MatMul(const Linear& l, const bf16* x, int64_t T, float* 
       for (int64_t r0 = 0; r0 < m.rows; r0 += slab_rows) {
         const int64_t r1 = std::min(m.rows, r0 + slab_rows);
         cuda::Dequantize(m.quant(), r0, r1, dequant_slab_.get<bf16>(), stream_);
-        RETURN_IF_ERROR(gemm(dequant_slab_.get<bf16>(), r1 - r0, m.cols, y + col + r0));
+        RETURN_IF_ERROR(gemm(dequant_slab_.get<bf16>(), r1 - r0, m.cols, column(col + r0)));
       }
     }
     col += m.rows;
   }
   if (!skip_bias && l.bias.bytes() > 0) {
+    CHECK(y_type == CUDA_R_32F);
     cuda::AddBias(y, l.bias.get<float>(), T, l.out_dim, l.out_dim, stream_);
   }
   return Status::Ok();
@@ -453,8 +470,15 @@ Status CudaLlamaModel::RunLayers(DeviceBatch& d, const KvPoolView& kv) {
     RETURN_IF_ERROR(MatMul(w.o, attn_.get<bf16>(), T, proj));
     cuda::AddRmsNorm(hidden, proj, w.post_attn_norm.get<float>(), nullptr, T, H, c.rms_norm_eps,
                      normed, stream_);
-    RETURN_IF_ERROR(MatMul(w.gate_up, normed, T, gate_up_.get<float>()));
-    cuda::SiluMul(gate_up_.get<float>(), T, I, act_.get<bf16>(), stream_);
+    // Through cuBLAS (prefill) gate and up are written as bf16: the largest product's output
+    // crosses memory twice (written, then read by SiLU-mul), at half the bytes of float32.
+    if (UsesGemm(T) && w.gate_up.bias.bytes() == 0) {
+      RETURN_IF_ERROR(MatMulBf16Out(w.gate_up, normed, T, gate_up_.get<bf16>()));
+      cuda::SiluMul(gate_up_.get<bf16>(), T, I, act_.get<bf16>(), stream_);
+    } else {
+      RETURN_IF_ERROR(MatMul(w.gate_up, normed, T, gate_up_.get<float>()));
+      cuda::SiluMul(gate_up_.get<float>(), T, I, act_.get<bf16>(), stream_);
+    }
     RETURN_IF_ERROR(MatMul(w.down, act_.get<bf16>(), T, proj));
     pending = proj;
   }

@@ -62,6 +62,15 @@ class CudaLlamaModel final : public Model {
   // y [T][l.out_dim] = x [T][K] * W^T (+ bias unless skip_bias).
   Status MatMul(const Linear& l, const cuda::bf16* x, int64_t num_tokens, float* y,
                 bool skip_bias = false);
+  // The same rounded to bf16, through cuBLAS only. REQUIRES: UsesGemm(num_tokens), no bias.
+  Status MatMulBf16Out(const Linear& l, const cuda::bf16* x, int64_t num_tokens, cuda::bf16* y);
+  // Products of num_tokens rows go through cuBLAS (not the fixed-order GEMV).
+  bool UsesGemm(int64_t num_tokens) const {
+    return num_tokens > cuda::kMaxGemvTokens && !batch_invariant_;
+  }
+  // Both of the above: y of type y_type (CUDA_R_32F or, without the GEMV, CUDA_R_16BF).
+  Status MatMulInto(const Linear& l, const cuda::bf16* x, int64_t num_tokens, void* y,
+                    cudaDataType_t y_type, bool skip_bias);
   Status EnsureActivations(int64_t tokens);
   // The step's arrays on the device and the kernels' arguments.
   struct DeviceBatch {

@@ -103,6 +103,8 @@ void EmbedBf16(const bf16* w, int64_t dim, const int32_t* tokens, int64_t num_to
 
 // out[t][i] = bf16(silu(gu[t][i]) * gu[t][I + i]) for gu [T][2I].
 void SiluMul(const float* gu, int64_t num_tokens, int64_t inter, bf16* out, cudaStream_t stream);
+// The same from a bf16 gu (prefill: half the bytes through memory).
+void SiluMul(const bf16* gu, int64_t num_tokens, int64_t inter, bf16* out, cudaStream_t stream);
 // x[t][i] += bias[i]
 void AddBias(float* x, const float* bias, int64_t num_rows, int64_t dim, int64_t ld,
              cudaStream_t stream);

@@ -12,12 +12,24 @@ __global__ void EmbedBf16Kernel(const bf16* w, int64_t dim, const int32_t* token
     out[r * dim + i] = __bfloat162float(row[i]);
 }
 
-__global__ void SiluMulKernel(const float* gu, int64_t num_tokens, int64_t inter, bf16* out) {
+__device__ float ToFloat(float v) { return v; }
+__device__ float ToFloat(bf16 v) { return __bfloat162float(v); }
+
+template <typename In>
+__global__ void SiluMulKernel(const In* gu, int64_t num_tokens, int64_t inter, bf16* out) {
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= num_tokens * inter) return;
   const int64_t t = i / inter, j = i % inter;
-  const float g = gu[t * 2 * inter + j], u = gu[t * 2 * inter + inter + j];
+  const float g = ToFloat(gu[t * 2 * inter + j]), u = ToFloat(gu[t * 2 * inter + inter + j]);
   out[i] = __float2bfloat16_rn(g / (1.f + expf(-g)) * u);
+}
+
+template <typename In>
+void LaunchSiluMul(const In* gu, int64_t num_tokens, int64_t inter, bf16* out,
+                   cudaStream_t stream) {
+  const int64_t n = num_tokens * inter;
+  if (n == 0) return;
+  SiluMulKernel<<<Blocks(n, 256), 256, 0, stream>>>(gu, num_tokens, inter, out);
 }
 
 __global__ void AddBiasKernel(float* x, const float* bias, int64_t num_rows, int64_t dim,
@@ -41,9 +53,11 @@ void EmbedBf16(const bf16* w, int64_t dim, const int32_t* tokens, int64_t num_to
 }
 
 void SiluMul(const float* gu, int64_t num_tokens, int64_t inter, bf16* out, cudaStream_t stream) {
-  const int64_t n = num_tokens * inter;
-  if (n == 0) return;
-  SiluMulKernel<<<Blocks(n, 256), 256, 0, stream>>>(gu, num_tokens, inter, out);
+  LaunchSiluMul(gu, num_tokens, inter, out, stream);
+}
+
+void SiluMul(const bf16* gu, int64_t num_tokens, int64_t inter, bf16* out, cudaStream_t stream) {
+  LaunchSiluMul(gu, num_tokens, inter, out, stream);
 }
 
 void AddBias(float* x, const float* bias, int64_t num_rows, int64_t dim, int64_t ld,

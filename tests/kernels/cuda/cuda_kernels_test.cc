@@ -269,6 +269,18 @@ TEST(CudaKernels, ElementwiseMatchCpu) {
   CudaBuffer dgu = Upload(gu), out = Poisoned(T * I * 2);
   cuda::SiluMul(dgu.get<float>(), T, I, out.get<cuda::bf16>(), nullptr);
   ExpectClose(Bf16ToFloats(Download<uint16_t>(out, want.size())), want, 8e-3, "silu_mul");
+  // From bf16 inputs: the CPU reference on the same rounded inputs.
+  const std::vector<float> gu16 = RoundToBf16(gu);
+  std::vector<uint16_t> gu16_bits(gu16.size());
+  for (size_t i = 0; i < gu16.size(); ++i) gu16_bits[i] = F32ToBf16(gu16[i]);
+  std::vector<float> want16(T * I);
+  for (int64_t t = 0; t < T; ++t) {
+    SiluMul(gu16.data() + t * 2 * I, gu16.data() + t * 2 * I + I, I, want16.data() + t * I);
+  }
+  CudaBuffer dgu16 = Upload(gu16_bits), out16 = Poisoned(T * I * 2);
+  cuda::SiluMul(dgu16.get<cuda::bf16>(), T, I, out16.get<cuda::bf16>(), nullptr);
+  ExpectClose(Bf16ToFloats(Download<uint16_t>(out16, want16.size())), want16, 8e-3,
+              "silu_mul from bf16");
 
   auto x = testing::RandomVector(T * (H + 5), rng), bias = testing::RandomVector(H, rng);
   std::vector<float> want_bias = x;
