@@ -10,27 +10,34 @@
 #include "base/thread_pool.h"
 #include "kernels/attention.h"
 #include "kernels/matmul.h"
+#include "kernels/packed_bf16.h"
 #include "kernels/packed_quant.h"
 #include "tests/kernels/cpu/test_weights.h"
 
 namespace ts {
 namespace {
 
-// args: format, rows T; W is [3072][1024] (Qwen3-0.6B's gate/up projection).
-void BM_MatMul(benchmark::State& state) {
-  const auto format = static_cast<WeightFormat>(state.range(0));
-  const int64_t T = state.range(1), N = 3072, K = 1024;
-  std::mt19937 rng(1);
-  auto w = testing::RandomWeights(format, N, K, 64, ScaleType::kBf16, rng);
-  auto x = testing::RandomVector(static_cast<size_t>(T * K), rng);
-  std::vector<float> y(static_cast<size_t>(T * N));
+constexpr int64_t kN = 3072, kK = 1024;  // Qwen3-0.6B's gate/up projection
+
+// T rows times w ([kN][kK]) on one thread; "GFLOP/s" counts 2 N K T (integer ops for VNNI).
+void TimeMatMul(benchmark::State& state, const WeightMatrix& w, int64_t T, std::mt19937& rng) {
+  auto x = testing::RandomVector(static_cast<size_t>(T * kK), rng);
+  std::vector<float> y(static_cast<size_t>(T * kN));
   ThreadPool pool(1);
   for (auto _ : state) {
-    MatMul(x.data(), T, w.view, y.data(), pool);
+    MatMul(x.data(), T, w, y.data(), pool);
     benchmark::DoNotOptimize(y.data());
   }
   state.counters["GFLOP/s"] =
-      benchmark::Counter(2e-9 * T * N * K, benchmark::Counter::kIsIterationInvariantRate);
+      benchmark::Counter(2e-9 * T * kN * kK, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// args: format, rows T; the float paths.
+void BM_MatMul(benchmark::State& state) {
+  std::mt19937 rng(1);
+  auto w = testing::RandomWeights(static_cast<WeightFormat>(state.range(0)), kN, kK, 64,
+                                  ScaleType::kBf16, rng);
+  TimeMatMul(state, w.view, state.range(1), rng);
 }
 BENCHMARK(BM_MatMul)
     ->ArgsProduct({{static_cast<int>(WeightFormat::kBf16), static_cast<int>(WeightFormat::kQ8),
@@ -38,33 +45,38 @@ BENCHMARK(BM_MatMul)
                    {1, 4, 16, 64, 256}})
     ->Unit(benchmark::kMicrosecond);
 
-// The VNNI path (AVX512-VNNI only): args format (q8, q4), rows T, activation bits; same shape.
+// The VNNI path (AVX512-VNNI only): args format (q8, q4), rows T, activation bits.
 void BM_MatMulPacked(benchmark::State& state) {
   if (SelectedIsa() != Isa::kAvx512Vnni) {
     state.SkipWithError("needs AVX512-VNNI");
     return;
   }
-  const auto format = static_cast<WeightFormat>(state.range(0));
-  const int64_t T = state.range(1), N = 3072, K = 1024;
   std::mt19937 rng(1);
-  auto w = testing::RandomWeights(format, N, K, 64, ScaleType::kBf16, rng);
+  auto w = testing::RandomWeights(static_cast<WeightFormat>(state.range(0)), kN, kK, 64,
+                                  ScaleType::kBf16, rng);
   const PackedQuantMatrix packed(w.view, static_cast<int>(state.range(2)));
   w.view.packed = &packed;
-  auto x = testing::RandomVector(static_cast<size_t>(T * K), rng);
-  std::vector<float> y(static_cast<size_t>(T * N));
-  ThreadPool pool(1);
-  for (auto _ : state) {
-    MatMul(x.data(), T, w.view, y.data(), pool);
-    benchmark::DoNotOptimize(y.data());
-  }
-  state.counters["GOP/s"] =
-      benchmark::Counter(2e-9 * T * N * K, benchmark::Counter::kIsIterationInvariantRate);
+  TimeMatMul(state, w.view, state.range(1), rng);
 }
 BENCHMARK(BM_MatMulPacked)
     ->ArgsProduct({{static_cast<int>(WeightFormat::kQ8), static_cast<int>(WeightFormat::kQ4)},
                    {1, 16, 64, 256},
                    {16, 8}})
     ->Unit(benchmark::kMicrosecond);
+
+// bf16 weights times bf16-rounded activations (--bf16-activations; AVX512-BF16 only): arg T.
+void BM_MatMulPackedBf16(benchmark::State& state) {
+  if (!CpuHasAvx512Bf16() || SelectedIsa() == Isa::kAvx2) {
+    state.SkipWithError("needs AVX512-BF16");
+    return;
+  }
+  std::mt19937 rng(1);
+  auto w = testing::RandomWeights(WeightFormat::kBf16, kN, kK, 0, ScaleType::kBf16, rng);
+  const PackedBf16Matrix packed(w.view);
+  w.view.packed_bf16 = &packed;
+  TimeMatMul(state, w.view, state.range(0), rng);
+}
+BENCHMARK(BM_MatMulPackedBf16)->Arg(1)->Arg(16)->Arg(64)->Arg(256)->Unit(benchmark::kMicrosecond);
 
 // Decode against a matrix far larger than the caches (weights stream from DRAM, as in a real
 // decode step): args format; W is [16384][4096].
