@@ -18,9 +18,11 @@
 #include <thread>
 
 #include "app/commands.h"
+#include "app/tensor_parallel_group.h"
 #include "base/file_system.h"
 #include "base/log.h"
 #include "engine/engine.h"
+#include "engine/tensor_parallel_follower.h"
 #include "model/model.h"
 #include "server/byte_size.h"
 #include "server/chat_prompt.h"
@@ -40,6 +42,7 @@ struct ServeFlags {
   ModelOptions model_options;
   double gpu_memory_utilization = 0.9;
   int32_t threads = 0;
+  int32_t tensor_parallel = 1;
   std::string kv_cache_memory = "1GiB";
   int32_t num_blocks = 0;
   int32_t block_size = 16;
@@ -143,7 +146,7 @@ void LogConfig(const ServeFlags& f, const EngineOptions& e, const Engine& engine
   LOG(INFO) << "config: model=" << f.model << " (" << c.architecture << ", vocab " << c.vocab_size
             << ", " << c.num_layers << " layers) served-model-name=" << s.served_model_name;
   LOG(INFO) << "config: device=" << f.device << " threads=" << e.threads
-            << " max-num-seqs=" << e.max_num_seqs
+            << " tensor-parallel=" << f.tensor_parallel << " max-num-seqs=" << e.max_num_seqs
             << " max-num-batched-tokens=" << e.max_num_batched_tokens
             << " max-model-len=" << engine.max_model_len() << " max-queue=" << e.max_queue;
   const KvCacheStats cache = engine.CacheStats();
@@ -163,9 +166,13 @@ void LogConfig(const ServeFlags& f, const EngineOptions& e, const Engine& engine
             << " max-n=" << s.limits.max_n << " http-threads=" << h.num_threads;
 }
 
-Status Serve(const ServeFlags& f) {
+// Serves on rank 0 of `group` (null: a single rank); other ranks follow rank 0's steps.
+Status ServeOn(const ServeFlags& f, Communicator* group, const sigset_t& signals) {
   ASSIGN_OR_RETURN(const Device device, ParseDevice(f.device));
   ASSIGN_OR_RETURN(EngineOptions engine_options, MakeEngineOptions(f));
+  engine_options.threads = ThreadsPerRank(f.threads, group);
+  ModelOptions model_options = f.model_options;
+  model_options.communicator = group;
 
   server::HttpServerOptions http_options;
   http_options.host = f.host;
@@ -180,18 +187,17 @@ Status Serve(const ServeFlags& f) {
     return InvalidArgument("--reasoning-parser must be auto, qwen3 or none");
   }
 
-  // Signals: blocked before any thread starts, so only the sigwait thread sees them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
   const auto t0 = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(text::Tokenizer tokenizer, text::Tokenizer::Load(f.model));
   ASSIGN_OR_RETURN(std::optional<jinja::ChatTemplate> chat_template, LoadChatTemplate(f));
   LOG(INFO) << "loading weights from " << f.model;
-  ASSIGN_OR_RETURN(std::unique_ptr<Model> model, LoadModel(f.model, device, f.model_options));
+  ASSIGN_OR_RETURN(std::unique_ptr<Model> model, LoadModel(f.model, device, model_options));
+  if (group != nullptr && !group->is_leader()) {
+    ThreadPool pool(engine_options.threads);
+    LOG(INFO) << "rank " << group->rank() << " of " << group->size() << " (pid " << getpid()
+              << "): following rank 0";
+    return RunTensorParallelFollower(*model, *group, pool);
+  }
   const std::string architecture = model->config().architecture;
   PosixFileSystem fs;
   ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine,
@@ -255,6 +261,7 @@ Status Serve(const ServeFlags& f) {
   signal_thread.detach();
 
   LOG(INFO) << "listening on http://" << f.host << ":" << http.port();
+  if (group != nullptr) AnnounceLeader();
   http.Run();
   // Run returns once accepting stopped and every connection ended; the engine has ended every
   // stream by then or ends the idle rest now.
@@ -265,6 +272,28 @@ Status Serve(const ServeFlags& f) {
   engine->Shutdown(std::chrono::steady_clock::now());
   LOG(INFO) << "shut down cleanly";
   return Status::Ok();
+}
+
+Status Serve(const ServeFlags& f) {
+  if (f.tensor_parallel < 1) return InvalidArgument("--tensor-parallel must be >= 1");
+  // Signals: blocked before any thread starts (MPI's included), so only the sigwait thread
+  // (or the launcher of the ranks) sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  if (f.tensor_parallel == 1) return ServeOn(f, nullptr, signals);
+  if (!StartedByMpirun()) return LaunchRanks(f.tensor_parallel, signals);
+  ASSIGN_OR_RETURN(std::unique_ptr<Communicator> group, JoinTensorParallelGroup(f.tensor_parallel));
+  Status status = ServeOn(f, group.get(), signals);
+  // A rank that fails alone would leave the others waiting in a collective forever.
+  if (!status.ok()) {
+    LOG(ERROR) << "serve (rank " << group->rank() << "): " << status.ToString()
+               << "; ending every rank";
+    group->Abort(1);
+  }
+  return status;
 }
 
 }  // namespace
@@ -281,7 +310,12 @@ void RegisterServeCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--gpu-memory-utilization", flags->gpu_memory_utilization,
                   "cuda: fraction of the device's memory for weights, activations and KV pool")
       ->capture_default_str();
-  cmd->add_option("--threads", flags->threads, "Compute threads (0: all cores)")
+  cmd->add_option("--threads", flags->threads,
+                  "Compute threads (per rank; 0: all cores, shared by the ranks)")
+      ->capture_default_str();
+  cmd->add_option("--tensor-parallel", flags->tensor_parallel,
+                  "Split the model over N ranks (MPI processes; started with mpirun, or by "
+                  "tierserve itself on this host). CPU only so far")
       ->capture_default_str();
   cmd->add_option("--kv-cache-memory", flags->kv_cache_memory,
                   "RAM for the KV block pool, e.g. 4GiB, 512MB (ignored with --num-blocks)")

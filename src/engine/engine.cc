@@ -516,6 +516,13 @@ Result<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options,
   auto fp = model->fingerprint();
   kv.model_fingerprint = BlockHash{fp[0], fp[1]};
   kv.ssd = options.ssd;
+  // Each rank holds a shard of every block; only the RAM tier knows to keep them in step.
+  if (model->tensor_parallel_size() > 1) {
+    if (options.ssd) {
+      return Unimplemented("--ssd-cache-dir does not work with --tensor-parallel yet");
+    }
+    kv.copy_cached_tail = false;
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<KvCache> cache, KvCache::Create(kv, fs));
   auto impl =
       std::make_unique<Impl>(options, std::move(model), tokenizer, std::move(cache), max_len);

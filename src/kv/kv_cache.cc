@@ -42,6 +42,7 @@ Result<std::unique_ptr<KvCache>> KvCache::Create(const KvCacheOptions& options, 
                                      options.memory ? *options.memory : HostMemory()));
   std::unique_ptr<KvCache> cache(
       new KvCache(std::move(storage), CacheFingerprint(options.model_fingerprint, options.layout)));
+  cache->copy_cached_tail_ = options.copy_cached_tail;
   if (options.ssd) {
     ASSIGN_OR_RETURN(cache->ssd_,
                      SsdCache::Open(*options.ssd, cache->fingerprint_, &cache->storage_, fs));
@@ -61,11 +62,12 @@ PrefixHit KvCache::Lookup(std::span<const int32_t> prompt, const CacheKeys& keys
                  /*first_block=*/0, keys.extra, &hit.hashes);
   const int32_t num_ram = pool_.MatchPrefix(hit.hashes, prompt, &hit.ram_block_ids);
   const size_t bs = static_cast<size_t>(block_size());
-  if (prompt.size() % bs == 0 && static_cast<size_t>(num_ram) == hit.hashes.size()) {
+  if (copy_cached_tail_ && prompt.size() % bs == 0 &&
+      static_cast<size_t>(num_ram) == hit.hashes.size()) {
     const std::span<const int32_t> tail = prompt.last(bs);
     const BlockHash tail_hash =
-        HashBlock(hit.hashes.empty() ? ChainRoot(fingerprint_, keys.salt) : hit.hashes.back(),
-                  tail, keys.extra);
+        HashBlock(hit.hashes.empty() ? ChainRoot(fingerprint_, keys.salt) : hit.hashes.back(), tail,
+                  keys.extra);
     std::vector<int32_t> tail_id;
     if (pool_.MatchPrefix({&tail_hash, 1}, tail, &tail_id) == 1) {
       hit.tail_block_id = tail_id[0];

@@ -42,6 +42,10 @@ struct KvCacheOptions {
   BlockHash model_fingerprint;         // config + weight identity, from the model
   std::optional<SsdCacheOptions> ssd;  // set when --ssd-cache-dir is given
   DeviceMemory* memory = nullptr;      // where the pool lives (the model's); host when null
+  // A block-aligned prompt whose blocks are all cached copies its last block instead of
+  // recomputing it (PrefixHit::tail_block_id). Off when the pool is one shard of several
+  // ranks' (tensor parallelism), whose other shards this cache cannot copy.
+  bool copy_cached_tail = true;
 
   Status Validate() const;
 };
@@ -175,6 +179,7 @@ class KvCache {
   KvStorage storage_;
   BlockPool pool_;
   BlockHash fingerprint_;
+  bool copy_cached_tail_ = true;
   std::unique_ptr<SsdCache> ssd_;
   std::unordered_map<uint64_t, Load> loads_;
   uint64_t next_load_id_ = 1;

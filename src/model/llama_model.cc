@@ -1,11 +1,13 @@
 #include "model/llama_model.h"
 
 #include <cmath>
+#include <cstring>
 
 #include "base/log.h"
 #include "kernels/attention.h"
 #include "kernels/elementwise.h"
 #include "kernels/matmul.h"
+#include "model/step_message.h"
 
 namespace ts {
 namespace {
@@ -38,6 +40,11 @@ Result<std::unique_ptr<LlamaModel>> LlamaModel::Load(const std::string& model_di
   m->config_ = m->folder_.config;
   m->fingerprint_ = m->folder_.fingerprint;
   m->inv_freq_ = RopeInvFreqFor(m->config_);
+  if (options.communicator != nullptr && options.communicator->size() > 1) {
+    RETURN_IF_ERROR(m->JoinGroup(options.communicator, options));
+  } else {
+    ASSIGN_OR_RETURN(m->dims_, ShardDimsFor(m->config_, m->folder_.weights, 0, 1));
+  }
   // KV computed with rounded activations is not mixed with KV computed otherwise: each rounding
   // changes the fingerprint.
   if (SelectedIsa() == Isa::kAvx512Vnni) {
@@ -70,6 +77,64 @@ Result<std::unique_ptr<LlamaModel>> LlamaModel::Load(const std::string& model_di
   return m;
 }
 
+LlamaModel::~LlamaModel() {
+  if (comm_ == nullptr || !comm_->is_leader()) return;
+  std::vector<uint8_t> stop = EncodeShutdown();
+  if (Status s = comm_->Broadcast(&stop); !s.ok()) {
+    LOG(ERROR) << "stopping the followers: " << s.ToString();
+  }
+}
+
+Status LlamaModel::JoinGroup(Communicator* comm, const ModelOptions& options) {
+  // Every rank must run the same model the same way: compare what the fingerprint covers (the
+  // config and a sample of every tensor) and the options that change the arithmetic.
+  uint64_t identity[3] = {
+      fingerprint_[0], fingerprint_[1],
+      (options.int8_activations ? 1u : 0u) | (options.bf16_activations ? 2u : 0u)};
+  std::vector<uint8_t> all;
+  RETURN_IF_ERROR(
+      comm->AllGather({reinterpret_cast<const uint8_t*>(identity), sizeof identity}, &all));
+  for (int r = 1; r < comm->size(); ++r) {
+    if (std::memcmp(all.data() + r * sizeof identity, all.data(), sizeof identity) != 0) {
+      return FailedPrecondition("tensor parallelism: rank " + std::to_string(r) +
+                                " loaded a different model or options than rank 0");
+    }
+  }
+  ASSIGN_OR_RETURN(dims_, ShardDimsFor(config_, folder_.weights, comm->rank(), comm->size()));
+  ShardWeights(dims_, config_, comm->rank(), &folder_.weights, &shard_copies_);
+  comm_ = comm;
+  tensor_parallel_size_ = comm->size();
+  // Each rank's KV pool holds other heads than a single rank's would: never mix the two.
+  fingerprint_[0] ^= 0x74656e736f727000ull + static_cast<uint64_t>(comm->size());
+  return Status::Ok();
+}
+
+Status LlamaModel::SumAcrossRanks(float* data, int64_t n) {
+  if (comm_ == nullptr) return Status::Ok();
+  return comm_->AllReduceSum({data, static_cast<size_t>(n)});
+}
+
+Status LlamaModel::GatherLogits(int64_t rows, float* logits) {
+  const int64_t width = dims_.vocab_end - dims_.vocab_begin;
+  RETURN_IF_ERROR(comm_->GatherToLeader({local_logits_.data(), static_cast<size_t>(rows * width)},
+                                        &gathered_logits_));
+  if (!comm_->is_leader()) return Status::Ok();
+  // The slices arrive one rank after the other, each [rows][its vocabulary rows].
+  const int64_t vocab = config_.vocab_size;
+  const float* part = gathered_logits_.data();
+  for (int r = 0; r < comm_->size(); ++r) {
+    int32_t begin = 0, end = 0;
+    VocabRange(config_.vocab_size, r, comm_->size(), &begin, &end);
+    const int64_t w = end - begin;
+    for (int64_t row = 0; row < rows; ++row) {
+      std::memcpy(logits + row * vocab + begin, part + row * w,
+                  static_cast<size_t>(w) * sizeof(float));
+    }
+    part += rows * w;
+  }
+  return Status::Ok();
+}
+
 size_t LlamaModel::weight_bytes_per_token() const { return WeightBytesPerToken(folder_.weights); }
 
 Status LlamaModel::Forward(const StepBatch& b, const KvPoolView& kv, float* logits,
@@ -77,8 +142,14 @@ Status LlamaModel::Forward(const StepBatch& b, const KvPoolView& kv, float* logi
   const ModelConfig& c = config_;
   const int64_t T = b.num_tokens();
   if (T == 0) return Status::Ok();
-  const int64_t H = c.hidden_size, D = c.head_dim, I = c.intermediate_size;
-  const int64_t q_dim = c.num_heads * D, kv_dim = c.num_kv_heads * D;
+  if (comm_ != nullptr && comm_->is_leader()) {
+    std::vector<uint8_t> step = EncodeStep(b, kv.num_blocks, kv.layout.block_size, kv.layout.dtype);
+    RETURN_IF_ERROR(comm_->Broadcast(&step));
+  }
+  // This rank's share (all of it on a single rank).
+  const int64_t heads = dims_.num_heads, kv_heads = dims_.num_kv_heads;
+  const int64_t H = c.hidden_size, D = c.head_dim, I = dims_.intermediate_size;
+  const int64_t q_dim = heads * D, kv_dim = kv_heads * D;
   Grow(hidden_, T * H);  // [T, hidden] residual stream
   Grow(normed_, T * H);  // [T, hidden]
   Grow(q_, T * q_dim);   // [T, heads * head_dim]
@@ -92,8 +163,8 @@ Status LlamaModel::Forward(const StepBatch& b, const KvPoolView& kv, float* logi
   PagedAttentionArgs attn;
   attn.kv_dtype = kv.layout.dtype;
   attn.block_size = kv.layout.block_size;
-  attn.num_heads = c.num_heads;
-  attn.num_kv_heads = c.num_kv_heads;
+  attn.num_heads = static_cast<int32_t>(heads);
+  attn.num_kv_heads = static_cast<int32_t>(kv_heads);
   attn.head_dim = c.head_dim;
   attn.scale = 1.f / std::sqrt(static_cast<float>(D));
   attn.num_seqs = b.num_seqs();
@@ -113,16 +184,17 @@ Status LlamaModel::Forward(const StepBatch& b, const KvPoolView& kv, float* logi
     ApplyLinear(w.k, normed_.data(), T, k_.data(), pool);
     ApplyLinear(w.v, normed_.data(), T, v_.data(), pool);
     if (c.qk_norm) {  // Qwen3: RMSNorm over each head's vector before RoPE
-      RmsNorm(q_.data(), w.q_norm.data(), T * c.num_heads, D, c.rms_norm_eps, q_.data());
-      RmsNorm(k_.data(), w.k_norm.data(), T * c.num_kv_heads, D, c.rms_norm_eps, k_.data());
+      RmsNorm(q_.data(), w.q_norm.data(), T * heads, D, c.rms_norm_eps, q_.data());
+      RmsNorm(k_.data(), w.k_norm.data(), T * kv_heads, D, c.rms_norm_eps, k_.data());
     }
-    Rope(q_.data(), b.positions.data(), T, c.num_heads, D, inv_freq_.data());
-    Rope(k_.data(), b.positions.data(), T, c.num_kv_heads, D, inv_freq_.data());
+    Rope(q_.data(), b.positions.data(), T, heads, D, inv_freq_.data());
+    Rope(k_.data(), b.positions.data(), T, kv_heads, D, inv_freq_.data());
     attn.k_pool = kv.k[layer];
     attn.v_pool = kv.v[layer];
     WriteKv(k_.data(), v_.data(), b.slot.data(), T, attn, kv.k[layer], kv.v[layer]);
     PagedAttention(q_.data(), attn, attn_.data(), pool);
     ApplyLinear(w.o, attn_.data(), T, proj_.data(), pool);
+    RETURN_IF_ERROR(SumAcrossRanks(proj_.data(), T * H));
     AddInPlace(hidden_.data(), proj_.data(), T * H);
 
     // MLP block: h += down(silu(gate(norm(h))) * up(norm(h)))
@@ -131,6 +203,7 @@ Status LlamaModel::Forward(const StepBatch& b, const KvPoolView& kv, float* logi
     ApplyLinear(w.up, normed_.data(), T, up_.data(), pool);
     SiluMul(gate_.data(), up_.data(), T * I, gate_.data());
     ApplyLinear(w.down, gate_.data(), T, proj_.data(), pool);
+    RETURN_IF_ERROR(SumAcrossRanks(proj_.data(), T * H));
     AddInPlace(hidden_.data(), proj_.data(), T * H);
   }
 
@@ -141,8 +214,13 @@ Status LlamaModel::Forward(const StepBatch& b, const KvPoolView& kv, float* logi
     RmsNorm(hidden_.data() + row * H, folder_.weights.final_norm.data(), 1, H, c.rms_norm_eps,
             normed_.data() + r * H);
   }
-  MatMul(normed_.data(), R, folder_.weights.lm_head, logits, pool);
-  return Status::Ok();
+  if (comm_ == nullptr) {
+    MatMul(normed_.data(), R, folder_.weights.lm_head, logits, pool);
+    return Status::Ok();
+  }
+  Grow(local_logits_, R * (dims_.vocab_end - dims_.vocab_begin));
+  MatMul(normed_.data(), R, folder_.weights.lm_head, local_logits_.data(), pool);
+  return GatherLogits(R, logits);
 }
 
 }  // namespace ts

@@ -86,6 +86,9 @@ Result<std::unique_ptr<Model>> LoadModel(const std::string& model_dir, Device de
     ASSIGN_OR_RETURN(std::unique_ptr<LlamaModel> m, LlamaModel::Load(model_dir, options));
     return std::unique_ptr<Model>(std::move(m));
   }
+  if (options.communicator != nullptr && options.communicator->size() > 1) {
+    return Unimplemented("--tensor-parallel runs on the CPU only so far (--device cpu)");
+  }
 #ifdef TIERSERVE_CUDA
   ASSIGN_OR_RETURN(std::unique_ptr<CudaLlamaModel> m, CudaLlamaModel::Load(model_dir, options));
   return std::unique_ptr<Model>(std::move(m));
@@ -98,7 +101,7 @@ Result<std::unique_ptr<Model>> LoadModel(const std::string& model_dir, Device de
 KvLayout Model::MakeKvLayout(int32_t block_size, KvDtype dtype) const {
   KvLayout layout;
   layout.num_layers = config_.num_layers;
-  layout.num_kv_heads = config_.num_kv_heads;
+  layout.num_kv_heads = config_.num_kv_heads / tensor_parallel_size_;
   layout.head_dim = config_.head_dim;
   layout.block_size = block_size;
   layout.dtype = dtype;
@@ -118,7 +121,8 @@ Status Model::ValidateBatch(const StepBatch& b, const KvPoolView& kv) const {
     return InvalidArgument("block_table must be S x max_blocks_per_seq");
   }
   const KvLayout& L = kv.layout;
-  if (L.num_layers != config_.num_layers || L.num_kv_heads != config_.num_kv_heads ||
+  if (L.num_layers != config_.num_layers ||
+      L.num_kv_heads != config_.num_kv_heads / tensor_parallel_size_ ||
       L.head_dim != config_.head_dim) {
     return InvalidArgument("KV pool layout does not match the model");
   }

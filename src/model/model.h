@@ -10,6 +10,7 @@
 
 #include "base/status.h"
 #include "base/thread_pool.h"
+#include "dist/communicator.h"
 #include "kernels/device_memory.h"
 #include "model/kv_layout.h"
 #include "model/model_config.h"
@@ -34,11 +35,16 @@ class Model {
   // 128-bit identity of config, weights and the device's arithmetic: the root of the KV
   // cache's block-hash chain (the cache adds KV dtype, block size and layout version).
   std::array<uint64_t, 2> fingerprint() const { return fingerprint_; }
+  // Ranks the model is split over (--tensor-parallel); the KV pool of each holds its share of
+  // the KV heads.
+  int32_t tensor_parallel_size() const { return tensor_parallel_size_; }
   // Bytes of weights one decode step reads (for bandwidth figures).
   virtual size_t weight_bytes_per_token() const = 0;
 
   // Runs one step: writes the new tokens' K/V into `kv` and returns logits for
-  // batch.logit_rows in host memory `logits` ([logit_rows.size()][vocab_size]).
+  // batch.logit_rows in host memory `logits` ([logit_rows.size()][vocab_size]). Split over
+  // ranks, the leader (rank 0) first sends the step to the others, which run it from
+  // RunTensorParallelFollower (engine/) with logits == nullptr.
   // REQUIRES: the batch is consistent (ValidateBatch passes) and kv matches this model and
   // lives in kv_memory().
   virtual Status Forward(const StepBatch& batch, const KvPoolView& kv, float* logits,
@@ -59,6 +65,7 @@ class Model {
  protected:
   ModelConfig config_;
   std::array<uint64_t, 2> fingerprint_{};
+  int32_t tensor_parallel_size_ = 1;
 };
 
 // A model folder opened on the host: config, mapped tensors and the weights bound to them.
@@ -88,6 +95,10 @@ struct ModelOptions {
   // speed, logits within ~1e-2 of their range. The repacked matrices are a second copy of the
   // bf16 weights in RAM. Loading fails without AVX512-BF16; the CUDA model ignores it.
   bool bf16_activations = false;
+  // Tensor parallelism (--tensor-parallel): the group this process is one rank of, borrowed
+  // (it outlives the model); null or a group of one: the whole model here. CPU only so far.
+  // Loading is collective: every rank loads the same folder with the same options.
+  Communicator* communicator = nullptr;
 };
 
 // Loads the folder's model onto `device`. A CUDA request fails clearly in a build without

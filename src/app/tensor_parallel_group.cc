@@ -1,0 +1,130 @@
+#include "app/tensor_parallel_group.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/log.h"
+#include "base/mapped_file.h"
+
+namespace ts::app {
+namespace {
+
+// This process's own command line, from /proc/self/cmdline (NUL-separated).
+Result<std::vector<std::string>> OwnArguments() {
+  ASSIGN_OR_RETURN(std::string text, ReadFileToString("/proc/self/cmdline", 1 << 20));
+  std::vector<std::string> args;
+  for (size_t at = 0; at < text.size();) {
+    const size_t end = text.find('\0', at);
+    args.push_back(text.substr(at, end == std::string::npos ? std::string::npos : end - at));
+    if (end == std::string::npos) break;
+    at = end + 1;
+  }
+  return args;
+}
+
+constexpr const char* kLeaderPidFile = "TIERSERVE_LEADER_PID_FILE";
+
+// argv for mpirun starting this program with its own arguments on `size` ranks.
+Result<std::vector<std::string>> MpirunCommand(int32_t size) {
+  ASSIGN_OR_RETURN(std::vector<std::string> own, OwnArguments());
+  char exe[4096];
+  const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0 || own.empty()) return Internal("cannot find this program's path or arguments");
+  std::vector<std::string> args = {"mpirun",          "-np",       std::to_string(size),
+                                   "--oversubscribe", "--bind-to", "none",
+                                   "--stdin",         "none"};
+  // Open MPI refuses to start ranks as root unless told; containers commonly run as root.
+  if (geteuid() == 0) args.push_back("--allow-run-as-root");
+  args.emplace_back(exe, static_cast<size_t>(n));
+  args.insert(args.end(), own.begin() + 1, own.end());
+  return args;
+}
+
+// Rank 0's pid once it has announced it, else 0.
+pid_t LeaderPid(const std::string& pid_file) {
+  auto text = ReadFileToString(pid_file, 64);
+  return text.ok() ? static_cast<pid_t>(std::atol(text->c_str())) : 0;
+}
+
+}  // namespace
+
+Status LaunchRanks(int32_t size, const sigset_t& signals) {
+  ASSIGN_OR_RETURN(std::vector<std::string> args, MpirunCommand(size));
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const std::string pid_file = "/tmp/tierserve-leader-" + std::to_string(getpid()) + ".pid";
+  setenv(kLeaderPidFile, pid_file.c_str(), 1);
+  LOG(INFO) << "--tensor-parallel " << size << ": starting " << size << " ranks with mpirun";
+  const pid_t child = fork();
+  if (child < 0) return Internal(std::string("fork: ") + strerror(errno));
+  if (child == 0) {
+    setpgid(0, 0);  // a terminal's Ctrl-C reaches the launcher, not mpirun
+    sigset_t none;
+    sigemptyset(&none);
+    pthread_sigmask(SIG_SETMASK, &none, nullptr);
+    execvp("mpirun", argv.data());
+    std::fprintf(stderr, "--tensor-parallel: cannot run mpirun (install openmpi-bin): %s\n",
+                 strerror(errno));
+    _exit(127);
+  }
+  int wait_status = 0;
+  for (;;) {
+    const timespec tick{0, 100'000'000};
+    const int signal = sigtimedwait(&signals, nullptr, &tick);
+    if (signal > 0) {
+      const pid_t leader = LeaderPid(pid_file);
+      LOG(INFO) << "signal " << signal << ": passing it to "
+                << (leader > 0 ? "rank 0" : "mpirun (rank 0 is not serving yet)");
+      kill(leader > 0 ? leader : child, signal);
+    }
+    const pid_t done = waitpid(child, &wait_status, WNOHANG);
+    if (done == child) break;
+  }
+  unlink(pid_file.c_str());
+  if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0) return Status::Ok();
+  return Internal("the ranks did not all end cleanly (mpirun " +
+                  (WIFEXITED(wait_status)
+                       ? "exited " + std::to_string(WEXITSTATUS(wait_status))
+                       : "was killed by signal " + std::to_string(WTERMSIG(wait_status))) +
+                  ")");
+}
+
+void AnnounceLeader() {
+  const char* pid_file = std::getenv(kLeaderPidFile);
+  if (pid_file == nullptr) return;
+  const std::string tmp = std::string(pid_file) + ".tmp";
+  if (FILE* f = std::fopen(tmp.c_str(), "w")) {
+    std::fprintf(f, "%d\n", static_cast<int>(getpid()));
+    std::fclose(f);
+    std::rename(tmp.c_str(), pid_file);
+  }
+}
+
+Result<std::unique_ptr<Communicator>> JoinTensorParallelGroup(int32_t size) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Communicator> group, ConnectMpiWorld());
+  if (group->size() != size) {
+    return InvalidArgument("--tensor-parallel " + std::to_string(size) + " but mpirun started " +
+                           std::to_string(group->size()) + " ranks");
+  }
+  return group;
+}
+
+int32_t ThreadsPerRank(int32_t threads, const Communicator* group) {
+  if (threads > 0) return threads;
+  const int ranks = group != nullptr ? group->size() : 1;
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / ranks);
+}
+
+}  // namespace ts::app

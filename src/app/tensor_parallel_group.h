@@ -1,0 +1,33 @@
+// Starting the ranks of --tensor-parallel N (issue 10).
+//
+// Started by mpirun (any hosts, any launcher options), a command joins the MPI world, which
+// must have N ranks. Run outside mpirun, tierserve launches the ranks itself on this host:
+// it runs `mpirun -np N` on its own command line as a child in a process group of its own,
+// waits for it, and hands SIGINT/SIGTERM to rank 0 alone (mpirun would end every rank after
+// one second, cutting the graceful drain short, and exit 1 whatever happened). Rank 0 tells
+// the launcher its pid through the file named by $TIERSERVE_LEADER_PID_FILE.
+#pragma once
+
+#include <signal.h>
+
+#include <memory>
+
+#include "base/status.h"
+#include "dist/communicator.h"
+
+namespace ts::app {
+
+// Outside mpirun: runs the N ranks as above and returns how they ended (OK when every rank
+// exited 0). REQUIRES: the caller blocked `signals` (SIGINT, SIGTERM) in every thread.
+Status LaunchRanks(int32_t size, const sigset_t& signals);
+
+// Under mpirun: the group this process is one rank of.
+Result<std::unique_ptr<Communicator>> JoinTensorParallelGroup(int32_t size);
+
+// Rank 0, once it serves: tells the launcher (if any) where to send signals.
+void AnnounceLeader();
+
+// Compute threads per rank: `threads` when given, else this host's cores shared by the ranks.
+int32_t ThreadsPerRank(int32_t threads, const Communicator* group);
+
+}  // namespace ts::app

@@ -1,0 +1,280 @@
+// Tensor parallelism over MPI ranks on the CPU (issue 10). ctest runs this binary as
+// `mpirun -np 2 ts_tensor_parallel_tests`; every rank runs every test, rank 0 checks and the
+// others follow its steps:
+//   - logits of a model split over the ranks equal one rank's within float rounding (the split
+//     only re-associates sums), for bf16 and MLX q4/q8 weights, tied and untied embeddings, a
+//     vocabulary that does not split evenly, biases;
+//   - greedy outputs through the engine are identical to one rank's, with batching and prefix
+//     hits.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <random>
+
+#include "engine/engine.h"
+#include "engine/tensor_parallel_follower.h"
+#include "kv/kv_storage.h"
+#include "model/random_model.h"
+
+namespace ts {
+namespace {
+
+Communicator* g_group = nullptr;
+
+using Clock = std::chrono::steady_clock;
+
+struct Variant {
+  const char* name;
+  Arch arch;
+  DType dtype;
+  int bits;
+  int group_size;
+  bool tied;
+};
+
+// Every rank writes its own copy: the folders are bit-identical (gen-model is deterministic).
+std::string MakeModel(const Variant& v) {
+  GenModelOptions o;
+  o.shape = *PresetShape("tiny");
+  o.shape.arch = v.arch;
+  o.shape.vocab_size = 509;  // odd: rank 0 gets 254 rows of lm_head, rank 1 255
+  o.shape.tie_word_embeddings = v.tied;
+  o.dtype = v.dtype;
+  o.quant.bits = v.bits;
+  o.quant.group_size = v.group_size;
+  o.seed = 5;
+  o.out_dir = ::testing::TempDir() + "/tp_" + v.name + "_" + std::to_string(::getpid());
+  Status s = GenerateRandomModel(o);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return o.out_dir;
+}
+
+std::unique_ptr<Model> Load(const std::string& dir, Communicator* group) {
+  ModelOptions options;
+  options.communicator = group;
+  auto model = LoadModel(dir, Device::kCpu, options);
+  EXPECT_TRUE(model.ok()) << model.status().ToString();
+  return model.ok() ? std::move(*model) : nullptr;
+}
+
+// Sequences that each own one row of a block table; a step feeds each some new tokens.
+struct Steps {
+  static constexpr int32_t kBlockSize = 16, kMaxBlocks = 4;
+  std::vector<int32_t> tokens, positions, query_start{0}, context_len, block_table, logit_rows;
+  std::vector<int64_t> slot;
+
+  void Add(int32_t seq, std::span<const int32_t> new_tokens, int32_t first_position) {
+    for (size_t i = 0; i < new_tokens.size(); ++i) {
+      const int32_t pos = first_position + static_cast<int32_t>(i);
+      tokens.push_back(new_tokens[i]);
+      positions.push_back(pos);
+      slot.push_back(static_cast<int64_t>(seq * kMaxBlocks + pos / kBlockSize) * kBlockSize +
+                     pos % kBlockSize);
+    }
+    query_start.push_back(static_cast<int32_t>(tokens.size()));
+    context_len.push_back(first_position + static_cast<int32_t>(new_tokens.size()));
+    for (int32_t b = 0; b < kMaxBlocks; ++b) block_table.push_back(seq * kMaxBlocks + b);
+    logit_rows.push_back(static_cast<int32_t>(tokens.size()) - 1);
+  }
+  StepBatch batch() const {
+    StepBatch b;
+    b.tokens = tokens;
+    b.positions = positions;
+    b.query_start = query_start;
+    b.context_len = context_len;
+    b.block_table = block_table;
+    b.max_blocks_per_seq = kMaxBlocks;
+    b.slot = slot;
+    b.logit_rows = logit_rows;
+    return b;
+  }
+};
+
+class TensorParallelLogits : public ::testing::TestWithParam<Variant> {};
+
+TEST_P(TensorParallelLogits, MatchOneRank) {
+  const std::string dir = MakeModel(GetParam());
+  std::unique_ptr<Model> split = Load(dir, g_group);
+  ASSERT_NE(split, nullptr);
+  EXPECT_EQ(split->tensor_parallel_size(), 2);
+  ThreadPool pool(1);
+  if (!g_group->is_leader()) {
+    Status s = RunTensorParallelFollower(*split, *g_group, pool);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return;
+  }
+  std::unique_ptr<Model> whole = Load(dir, nullptr);
+  ASSERT_NE(whole, nullptr);
+  EXPECT_NE(split->fingerprint(), whole->fingerprint());  // their KV pools differ
+  const int32_t num_blocks = 3 * Steps::kMaxBlocks;
+  auto kv_split =
+      KvStorage::Create(split->MakeKvLayout(Steps::kBlockSize, KvDtype::kBf16), num_blocks);
+  auto kv_whole =
+      KvStorage::Create(whole->MakeKvLayout(Steps::kBlockSize, KvDtype::kBf16), num_blocks);
+  ASSERT_TRUE(kv_split.ok() && kv_whole.ok());
+  EXPECT_EQ(kv_split->layout().num_kv_heads * 2, kv_whole->layout().num_kv_heads);
+
+  std::mt19937 rng(3);
+  auto random_tokens = [&](int n) {
+    std::vector<int32_t> t(static_cast<size_t>(n));
+    for (int32_t& x : t) x = static_cast<int32_t>(rng() % 509);
+    return t;
+  };
+  // A prefill of three prompts (one spans blocks), then two decode steps of all three.
+  std::vector<int32_t> lengths = {19, 7, 33};
+  std::vector<Steps> steps(3);
+  for (int32_t s = 0; s < 3; ++s) steps[0].Add(s, random_tokens(lengths[s]), 0);
+  for (int step = 1; step < 3; ++step) {
+    for (int32_t s = 0; s < 3; ++s) steps[step].Add(s, random_tokens(1), lengths[s] + step - 1);
+  }
+  const int64_t vocab = whole->config().vocab_size;
+  for (const Steps& st : steps) {
+    const StepBatch b = st.batch();
+    std::vector<float> a(b.logit_rows.size() * vocab), e(a.size());
+    ASSERT_TRUE(split->Forward(b, kv_split->view(), a.data(), pool).ok());
+    ASSERT_TRUE(whole->Forward(b, kv_whole->view(), e.data(), pool).ok());
+    float range = 0, worst = 0;
+    for (size_t i = 0; i < e.size(); ++i) {
+      range = std::max(range, std::abs(e[i]));
+      worst = std::max(worst, std::abs(a[i] - e[i]));
+    }
+    EXPECT_GT(range, 1.f);
+    // The integer (VNNI) kernels of quantized models round each rank's slice of the activations
+    // on its own scale: ~1e-3 of the range here, as far as those kernels are from f32 anyway.
+    const float tolerance = GetParam().bits > 0 ? 1e-3f : 2e-4f;
+    EXPECT_LE(worst, tolerance * range) << GetParam().name << ": max |diff| " << worst;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Models, TensorParallelLogits,
+    ::testing::Values(Variant{"qwen3_bf16_tied", Arch::kQwen3, DType::kBf16, 0, 0, true},
+                      Variant{"qwen2_q8_untied", Arch::kQwen2, DType::kBf16, 8, 64, false},
+                      Variant{"llama_q4_untied", Arch::kLlama, DType::kBf16, 4, 32, false},
+                      Variant{"mistral_f32", Arch::kMistral, DType::kF32, 0, 0, false}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+struct Output {
+  std::vector<int32_t> tokens;
+  Usage usage;
+};
+
+Output Drain(RequestStream& stream) {
+  Output out;
+  for (;;) {
+    auto chunk = stream.Next(Clock::now() + std::chrono::seconds(60));
+    if (!chunk) {
+      ADD_FAILURE() << "stream stalled";
+      return out;
+    }
+    out.tokens.insert(out.tokens.end(), chunk->token_ids.begin(), chunk->token_ids.end());
+    if (chunk->finish != FinishReason::kNone) {
+      EXPECT_TRUE(chunk->error.ok()) << chunk->error.ToString();
+      out.usage = chunk->usage;
+      return out;
+    }
+  }
+}
+
+// Requests of different lengths, half of them sharing a 40-token prefix.
+std::vector<GenerationRequest> Requests() {
+  std::mt19937 rng(8);
+  std::vector<int32_t> shared(40);
+  for (int32_t& t : shared) t = static_cast<int32_t>(rng() % 509);
+  std::vector<GenerationRequest> rs;
+  for (int i = 0; i < 8; ++i) {
+    GenerationRequest r;
+    if (i % 2 == 0) r.prompt = shared;
+    for (int j = 0; j < 3 + 11 * i % 29; ++j) r.prompt.push_back(static_cast<int32_t>(rng() % 509));
+    r.sampling.temperature = 0;
+    r.max_tokens = 5 + 3 * i;
+    r.ignore_eos = true;
+    rs.push_back(std::move(r));
+  }
+  return rs;
+}
+
+// All at once, then each again (prefix hits); returns outputs in request order.
+std::vector<Output> RunAll(std::unique_ptr<Model> model) {
+  EngineOptions o;
+  o.threads = 1;
+  o.num_blocks = 64;
+  o.max_num_batched_tokens = 32;  // chunked prefill next to decodes
+  static PosixFileSystem fs;
+  auto engine = Engine::Create(o, std::move(model), nullptr, &fs);
+  EXPECT_TRUE(engine.ok()) << engine.status().ToString();
+  if (!engine.ok()) return {};
+  const auto requests = Requests();
+  std::vector<std::shared_ptr<RequestStream>> streams;
+  for (const auto& r : requests) streams.push_back(*(*engine)->Submit(r));
+  std::vector<Output> outputs;
+  for (auto& s : streams) outputs.push_back(Drain(*s));
+  for (size_t i = 0; i < requests.size(); ++i) {
+    Output again = Drain(**(*engine)->Submit(requests[i]));
+    EXPECT_EQ(again.tokens, outputs[i].tokens) << "request " << i << " again";
+    if (requests[i].prompt.size() > 16) {  // a full block besides the last token
+      EXPECT_GE(again.usage.cached_tokens, 16) << "request " << i << " again";
+    }
+  }
+  return outputs;
+}
+
+TEST(TensorParallelEngine, GreedyOutputsEqualOneRank) {
+  const std::string dir = MakeModel({"engine_qwen3_q8", Arch::kQwen3, DType::kBf16, 8, 32, true});
+  std::unique_ptr<Model> split = Load(dir, g_group);
+  ASSERT_NE(split, nullptr);
+  if (!g_group->is_leader()) {
+    ThreadPool pool(1);
+    Status s = RunTensorParallelFollower(*split, *g_group, pool);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return;
+  }
+  const std::vector<Output> expected = RunAll(Load(dir, nullptr));
+  const std::vector<Output> got = RunAll(std::move(split));  // the followers stop at its end
+  ASSERT_EQ(got.size(), expected.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].tokens, expected[i].tokens) << "request " << i;
+    EXPECT_EQ(got[i].usage.completion_tokens, expected[i].usage.completion_tokens);
+  }
+}
+
+TEST(TensorParallelEngine, SsdTierIsRefusedClearly) {
+  const std::string dir = MakeModel({"ssd_qwen3", Arch::kQwen3, DType::kBf16, 0, 0, true});
+  std::unique_ptr<Model> split = Load(dir, g_group);
+  ASSERT_NE(split, nullptr);
+  if (!g_group->is_leader()) {
+    ThreadPool pool(1);
+    EXPECT_TRUE(RunTensorParallelFollower(*split, *g_group, pool).ok());
+    return;
+  }
+  EngineOptions o;
+  o.num_blocks = 16;
+  o.ssd = SsdCacheOptions{};
+  o.ssd->dir = ::testing::TempDir() + "/tp_ssd";
+  PosixFileSystem fs;
+  auto engine = Engine::Create(o, std::move(split), nullptr, &fs);
+  ASSERT_FALSE(engine.ok());
+  EXPECT_NE(engine.status().message().find("--tensor-parallel"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ts
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  auto group = ts::ConnectMpiWorld();
+  if (!group.ok() || (*group)->size() != 2) {
+    std::fprintf(stderr, "run under mpirun -np 2: %s\n",
+                 group.ok() ? "wrong rank count" : group.status().ToString().c_str());
+    return 1;
+  }
+  ts::g_group = group->get();
+  if (!ts::g_group->is_leader()) {  // one report: rank 0's (the exit code still counts)
+    auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
+    delete listeners.Release(listeners.default_result_printer());
+  }
+  const int result = RUN_ALL_TESTS();
+  group->reset();
+  return result;
+}
