@@ -196,7 +196,8 @@ Status ServeOn(const ServeFlags& f, Communicator* group, const sigset_t& signals
     ThreadPool pool(engine_options.threads);
     LOG(INFO) << "rank " << group->rank() << " of " << group->size() << " (pid " << getpid()
               << "): following rank 0";
-    return RunTensorParallelFollower(*model, *group, pool);
+    PosixFileSystem fs;
+    return RunTensorParallelFollower(*model, *group, pool, &fs);
   }
   const std::string architecture = model->config().architecture;
   PosixFileSystem fs;

@@ -14,6 +14,7 @@
 #include "base/check.h"
 #include "base/log.h"
 #include "engine/scheduler.h"
+#include "engine/sharded_ssd_tier.h"
 #include "engine/step_builder.h"
 
 namespace ts {
@@ -516,12 +517,14 @@ Result<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options,
   auto fp = model->fingerprint();
   kv.model_fingerprint = BlockHash{fp[0], fp[1]};
   kv.ssd = options.ssd;
-  // Each rank holds a shard of every block; only the RAM tier knows to keep them in step.
-  if (model->tensor_parallel_size() > 1) {
-    if (options.ssd) {
-      return Unimplemented("--ssd-cache-dir does not work with --tensor-parallel yet");
-    }
+  // Each rank holds a shard of every block: the SSD tier keeps every rank's in step, and a
+  // cached tail block is recomputed rather than copied (only this rank's shard could be).
+  if (Communicator* group = model->tensor_parallel_group()) {
     kv.copy_cached_tail = false;
+    kv.open_ssd = [group](const SsdCacheOptions& ssd, const BlockHash& fingerprint,
+                          KvStorage* storage, FileSystem* file_system) {
+      return ShardedSsdTier::Open(group, ssd, fingerprint, storage, file_system);
+    };
   }
   ASSIGN_OR_RETURN(std::unique_ptr<KvCache> cache, KvCache::Create(kv, fs));
   auto impl =

@@ -44,8 +44,13 @@ Result<std::unique_ptr<KvCache>> KvCache::Create(const KvCacheOptions& options, 
       new KvCache(std::move(storage), CacheFingerprint(options.model_fingerprint, options.layout)));
   cache->copy_cached_tail_ = options.copy_cached_tail;
   if (options.ssd) {
-    ASSIGN_OR_RETURN(cache->ssd_,
-                     SsdCache::Open(*options.ssd, cache->fingerprint_, &cache->storage_, fs));
+    if (options.open_ssd) {
+      ASSIGN_OR_RETURN(cache->ssd_,
+                       options.open_ssd(*options.ssd, cache->fingerprint_, &cache->storage_, fs));
+    } else {
+      ASSIGN_OR_RETURN(cache->ssd_,
+                       SsdCache::Open(*options.ssd, cache->fingerprint_, &cache->storage_, fs));
+    }
   }
   return cache;
 }

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -46,6 +47,11 @@ struct KvCacheOptions {
   // recomputing it (PrefixHit::tail_block_id). Off when the pool is one shard of several
   // ranks' (tensor parallelism), whose other shards this cache cannot copy.
   bool copy_cached_tail = true;
+  // Opens the SSD tier when `ssd` is set; SsdCache::Open when empty. The engine sets it when
+  // the pool is one shard of several ranks', to keep the other ranks' tiers in step.
+  std::function<Result<std::unique_ptr<SsdTier>>(const SsdCacheOptions&, const BlockHash&,
+                                                 KvStorage*, FileSystem*)>
+      open_ssd;
 
   Status Validate() const;
 };
@@ -180,7 +186,7 @@ class KvCache {
   BlockPool pool_;
   BlockHash fingerprint_;
   bool copy_cached_tail_ = true;
-  std::unique_ptr<SsdCache> ssd_;
+  std::unique_ptr<SsdTier> ssd_;
   std::unordered_map<uint64_t, Load> loads_;
   uint64_t next_load_id_ = 1;
   int64_t ram_hit_blocks_ = 0;

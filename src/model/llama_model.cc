@@ -78,9 +78,9 @@ Result<std::unique_ptr<LlamaModel>> LlamaModel::Load(const std::string& model_di
 }
 
 LlamaModel::~LlamaModel() {
-  if (comm_ == nullptr || !comm_->is_leader()) return;
+  if (group_ == nullptr || !group_->is_leader()) return;
   std::vector<uint8_t> stop = EncodeShutdown();
-  if (Status s = comm_->Broadcast(&stop); !s.ok()) {
+  if (Status s = group_->Broadcast(&stop); !s.ok()) {
     LOG(ERROR) << "stopping the followers: " << s.ToString();
   }
 }
@@ -102,29 +102,28 @@ Status LlamaModel::JoinGroup(Communicator* comm, const ModelOptions& options) {
   }
   ASSIGN_OR_RETURN(dims_, ShardDimsFor(config_, folder_.weights, comm->rank(), comm->size()));
   ShardWeights(dims_, config_, comm->rank(), &folder_.weights, &shard_copies_);
-  comm_ = comm;
-  tensor_parallel_size_ = comm->size();
+  group_ = comm;
   // Each rank's KV pool holds other heads than a single rank's would: never mix the two.
   fingerprint_[0] ^= 0x74656e736f727000ull + static_cast<uint64_t>(comm->size());
   return Status::Ok();
 }
 
 Status LlamaModel::SumAcrossRanks(float* data, int64_t n) {
-  if (comm_ == nullptr) return Status::Ok();
-  return comm_->AllReduceSum({data, static_cast<size_t>(n)});
+  if (group_ == nullptr) return Status::Ok();
+  return group_->AllReduceSum({data, static_cast<size_t>(n)});
 }
 
 Status LlamaModel::GatherLogits(int64_t rows, float* logits) {
   const int64_t width = dims_.vocab_end - dims_.vocab_begin;
-  RETURN_IF_ERROR(comm_->GatherToLeader({local_logits_.data(), static_cast<size_t>(rows * width)},
-                                        &gathered_logits_));
-  if (!comm_->is_leader()) return Status::Ok();
+  RETURN_IF_ERROR(group_->GatherToLeader({local_logits_.data(), static_cast<size_t>(rows * width)},
+                                         &gathered_logits_));
+  if (!group_->is_leader()) return Status::Ok();
   // The slices arrive one rank after the other, each [rows][its vocabulary rows].
   const int64_t vocab = config_.vocab_size;
   const float* part = gathered_logits_.data();
-  for (int r = 0; r < comm_->size(); ++r) {
+  for (int r = 0; r < group_->size(); ++r) {
     int32_t begin = 0, end = 0;
-    VocabRange(config_.vocab_size, r, comm_->size(), &begin, &end);
+    VocabRange(config_.vocab_size, r, group_->size(), &begin, &end);
     const int64_t w = end - begin;
     for (int64_t row = 0; row < rows; ++row) {
       std::memcpy(logits + row * vocab + begin, part + row * w,
@@ -142,9 +141,9 @@ Status LlamaModel::Forward(const StepBatch& b, const KvPoolView& kv, float* logi
   const ModelConfig& c = config_;
   const int64_t T = b.num_tokens();
   if (T == 0) return Status::Ok();
-  if (comm_ != nullptr && comm_->is_leader()) {
+  if (group_ != nullptr && group_->is_leader()) {
     std::vector<uint8_t> step = EncodeStep(b, kv.num_blocks, kv.layout.block_size, kv.layout.dtype);
-    RETURN_IF_ERROR(comm_->Broadcast(&step));
+    RETURN_IF_ERROR(group_->Broadcast(&step));
   }
   // This rank's share (all of it on a single rank).
   const int64_t heads = dims_.num_heads, kv_heads = dims_.num_kv_heads;
@@ -214,7 +213,7 @@ Status LlamaModel::Forward(const StepBatch& b, const KvPoolView& kv, float* logi
     RmsNorm(hidden_.data() + row * H, folder_.weights.final_norm.data(), 1, H, c.rms_norm_eps,
             normed_.data() + r * H);
   }
-  if (comm_ == nullptr) {
+  if (group_ == nullptr) {
     MatMul(normed_.data(), R, folder_.weights.lm_head, logits, pool);
     return Status::Ok();
   }

@@ -44,8 +44,7 @@ class LlamaModel final : public Model {
   Status GatherLogits(int64_t rows, float* logits);
 
   ModelFolder folder_;
-  Communicator* comm_ = nullptr;  // null on a single rank
-  ShardDims dims_;                // this rank's heads, KV heads, MLP columns, vocabulary rows
+  ShardDims dims_;  // this rank's heads, KV heads, MLP columns, vocabulary rows
   std::vector<std::unique_ptr<uint8_t[]>> shard_copies_;  // column-split matrices
   // Referenced by folder_.weights.
   std::vector<std::unique_ptr<PackedQuantMatrix>> packed_;

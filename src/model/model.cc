@@ -101,7 +101,7 @@ Result<std::unique_ptr<Model>> LoadModel(const std::string& model_dir, Device de
 KvLayout Model::MakeKvLayout(int32_t block_size, KvDtype dtype) const {
   KvLayout layout;
   layout.num_layers = config_.num_layers;
-  layout.num_kv_heads = config_.num_kv_heads / tensor_parallel_size_;
+  layout.num_kv_heads = config_.num_kv_heads / tensor_parallel_size();
   layout.head_dim = config_.head_dim;
   layout.block_size = block_size;
   layout.dtype = dtype;
@@ -122,7 +122,7 @@ Status Model::ValidateBatch(const StepBatch& b, const KvPoolView& kv) const {
   }
   const KvLayout& L = kv.layout;
   if (L.num_layers != config_.num_layers ||
-      L.num_kv_heads != config_.num_kv_heads / tensor_parallel_size_ ||
+      L.num_kv_heads != config_.num_kv_heads / tensor_parallel_size() ||
       L.head_dim != config_.head_dim) {
     return InvalidArgument("KV pool layout does not match the model");
   }

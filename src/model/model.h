@@ -37,7 +37,9 @@ class Model {
   std::array<uint64_t, 2> fingerprint() const { return fingerprint_; }
   // Ranks the model is split over (--tensor-parallel); the KV pool of each holds its share of
   // the KV heads.
-  int32_t tensor_parallel_size() const { return tensor_parallel_size_; }
+  int32_t tensor_parallel_size() const { return group_ != nullptr ? group_->size() : 1; }
+  // The ranks' group (ModelOptions::communicator) when split over several, else null.
+  Communicator* tensor_parallel_group() const { return group_; }
   // Bytes of weights one decode step reads (for bandwidth figures).
   virtual size_t weight_bytes_per_token() const = 0;
 
@@ -65,7 +67,7 @@ class Model {
  protected:
   ModelConfig config_;
   std::array<uint64_t, 2> fingerprint_{};
-  int32_t tensor_parallel_size_ = 1;
+  Communicator* group_ = nullptr;  // set when split over several ranks
 };
 
 // A model folder opened on the host: config, mapped tensors and the weights bound to them.

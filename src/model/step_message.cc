@@ -1,63 +1,14 @@
 #include "model/step_message.h"
 
-#include <cstring>
 #include <string>
+
+#include "base/byte_codec.h"
 
 namespace ts {
 namespace {
 
 constexpr uint32_t kStepMagic = 0x50455453;      // "STEP"
 constexpr uint32_t kShutdownMagic = 0x504f5453;  // "STOP"
-
-class Writer {
- public:
-  template <typename T>
-  void Put(T value) {
-    Append(&value, sizeof(T));
-  }
-  template <typename T>
-  void PutArray(std::span<const T> values) {
-    Put(static_cast<uint64_t>(values.size()));
-    Append(values.data(), values.size_bytes());
-  }
-  std::vector<uint8_t> Take() { return std::move(bytes_); }
-
- private:
-  void Append(const void* p, size_t n) {
-    const auto* b = static_cast<const uint8_t*>(p);
-    bytes_.insert(bytes_.end(), b, b + n);
-  }
-  std::vector<uint8_t> bytes_;
-};
-
-class Reader {
- public:
-  explicit Reader(std::span<const uint8_t> bytes) : bytes_(bytes) {}
-
-  template <typename T>
-  Status Get(T* value) {
-    if (bytes_.size() - at_ < sizeof(T)) return Truncated();
-    std::memcpy(value, bytes_.data() + at_, sizeof(T));
-    at_ += sizeof(T);
-    return Status::Ok();
-  }
-  template <typename T>
-  Status GetArray(std::vector<T>* values) {
-    uint64_t n = 0;
-    RETURN_IF_ERROR(Get(&n));
-    if (n > (bytes_.size() - at_) / sizeof(T)) return Truncated();
-    values->resize(static_cast<size_t>(n));
-    std::memcpy(values->data(), bytes_.data() + at_, static_cast<size_t>(n) * sizeof(T));
-    at_ += static_cast<size_t>(n) * sizeof(T);
-    return Status::Ok();
-  }
-  bool at_end() const { return at_ == bytes_.size(); }
-
- private:
-  static Status Truncated() { return InvalidArgument("step message: truncated"); }
-  std::span<const uint8_t> bytes_;
-  size_t at_ = 0;
-};
 
 }  // namespace
 
@@ -76,7 +27,7 @@ StepBatch StepMessage::batch() const {
 
 std::vector<uint8_t> EncodeStep(const StepBatch& b, int32_t num_blocks, int32_t block_size,
                                 KvDtype kv_dtype) {
-  Writer w;
+  ByteWriter w;
   w.Put(kStepMagic);
   w.Put(num_blocks);
   w.Put(block_size);
@@ -93,17 +44,18 @@ std::vector<uint8_t> EncodeStep(const StepBatch& b, int32_t num_blocks, int32_t 
 }
 
 std::vector<uint8_t> EncodeShutdown() {
-  Writer w;
+  ByteWriter w;
   w.Put(kShutdownMagic);
   return w.Take();
 }
 
 Result<StepMessage> DecodeStepMessage(std::span<const uint8_t> bytes) {
-  Reader r(bytes);
+  ByteReader r(bytes, "step message");
   uint32_t magic = 0;
   RETURN_IF_ERROR(r.Get(&magic));
   StepMessage m;
-  if (magic == kShutdownMagic && r.at_end()) {
+  if (magic == kShutdownMagic) {
+    RETURN_IF_ERROR(r.ExpectEnd());
     m.shutdown = true;
     return m;
   }
@@ -124,7 +76,7 @@ Result<StepMessage> DecodeStepMessage(std::span<const uint8_t> bytes) {
   RETURN_IF_ERROR(r.GetArray(&m.block_table));
   RETURN_IF_ERROR(r.GetArray(&m.slot));
   RETURN_IF_ERROR(r.GetArray(&m.logit_rows));
-  if (!r.at_end()) return InvalidArgument("step message: trailing bytes");
+  RETURN_IF_ERROR(r.ExpectEnd());
   if (m.num_blocks < 1 || m.block_size < 1 || m.max_blocks_per_seq < 0) {
     return InvalidArgument("step message: bad pool shape");
   }

@@ -41,6 +41,7 @@
 #include "kv/block_hash.h"
 #include "kv/kv_storage.h"
 #include "kv/ssd/ssd_index.h"
+#include "kv/ssd/ssd_tier.h"
 
 namespace ts {
 
@@ -85,7 +86,7 @@ struct SsdLoadResult {
   int32_t num_blocks_loaded = 0;  // the leading blocks of the request now in the pool
 };
 
-class SsdCache {
+class SsdCache final : public SsdTier {
  public:
   // Scans options.dir and starts the I/O thread. `storage` and `fs` are borrowed and must
   // outlive the cache; `cache_fingerprint` is stored in and checked against every record.
@@ -93,32 +94,32 @@ class SsdCache {
                                                 const BlockHash& cache_fingerprint,
                                                 KvStorage* storage, FileSystem* fs);
   // Finishes queued loads and writes, then stops the I/O thread.
-  ~SsdCache();
+  ~SsdCache() override;
   SsdCache(const SsdCache&) = delete;
   SsdCache& operator=(const SsdCache&) = delete;
 
   // How many leading hashes are stored (on disk and unexpired, or queued for writing).
-  int32_t MatchPrefix(std::span<const BlockHash> hashes) const;
+  int32_t MatchPrefix(std::span<const BlockHash> hashes) const override;
 
   // Queues block_id's KV for writing under hash unless the hash is already stored or queued
   // (deduplicated) or the queue is full (dropped and counted). Copies the block now, so the
   // caller may reuse it at once. REQUIRES: tokens.size() == block size.
   void Persist(const BlockHash& hash, const BlockHash& parent, std::span<const int32_t> tokens,
-               int32_t block_id);
+               int32_t block_id) override;
 
   // Queues a load. The caller must not touch request.block_ids until PollLoads returns its
   // result.
-  void Load(SsdLoadRequest request);
+  void Load(SsdLoadRequest request) override;
   // Results of finished loads, in completion order.
-  std::vector<SsdLoadResult> PollLoads();
+  std::vector<SsdLoadResult> PollLoads() override;
 
   // Blocks until every queued load and write is done (tests, shutdown, benchmarks).
-  void Flush();
+  void Flush() override;
 
   // Finishes queued work, then deletes every record (DELETE /v1/cache).
-  void Clear();
+  void Clear() override;
 
-  SsdStats stats() const;
+  SsdStats stats() const override;
 
  private:
   struct PendingWrite {

@@ -1,9 +1,10 @@
 // End-to-end tests of `tierserve serve --tensor-parallel 2` (issue 10) with the official openai
 // npm client: the server starts its own ranks with mpirun, answers exactly as one rank does,
-// reuses cached prefixes, fails a request cleanly and ends when a rank dies, and shuts down
-// cleanly on SIGTERM.
+// reuses cached prefixes (RAM, and SSD after a restart), fails a request cleanly and ends when
+// a rank dies, and shuts down cleanly on SIGTERM.
 // Usage: node tensor_parallel_e2e.mjs TIERSERVE_BINARY WORK_DIR
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import OpenAI from 'openai';
 import { ensureTinyModel, startTinyServer } from '../tiny_server.mjs';
@@ -93,12 +94,23 @@ async function deadRankEndsTheServer() {
   assert.match(s.log(), /tensor-parallel rank 1 \(pid \d+\) has exited/);
 }
 
-async function sigtermShutsDownCleanly() {
-  const s = await startTinyServer(binary, modelDir, split);
-  await ask(client(s), conversations[1]);
+// SIGTERM ends both ranks cleanly (exit 0), each having written its shard of the prompt's
+// blocks to the SSD tier; after a restart they come back from there.
+async function sigtermAndSsdRestart() {
+  const ssd = ['--ssd-cache-dir', path.join(workDir, `tp-ssd-${process.pid}`)];
+  rmSync(ssd[1], { recursive: true, force: true });
+  const s = await startTinyServer(binary, modelDir, [...split, ...ssd]);
+  const first = await ask(client(s), conversations[2]);
   s.kill('SIGTERM');
   assert.equal(await withTimeout(exited(s), 30_000, 'the server to exit'), 0, s.log());
   assert.match(s.log(), /shut down cleanly/);
+  const again = await startTinyServer(binary, modelDir, [...split, ...ssd]);
+  const second = await ask(client(again), conversations[2]);
+  assert.equal(second.choices[0].message.content, first.choices[0].message.content);
+  assert.ok(second.usage.prompt_tokens_details.cached_tokens_ssd >= 16,
+    JSON.stringify(second.usage));
+  again.kill('SIGTERM');
+  assert.equal(await withTimeout(exited(again), 30_000, 'the server to exit'), 0, again.log());
 }
 
 async function main() {
@@ -122,7 +134,8 @@ async function main() {
   two.kill('SIGTERM');
   await exited(two);
   await run('a killed rank: the stream fails with a clear error, the server exits', deadRankEndsTheServer);
-  await run('SIGTERM: two ranks shut down cleanly', sigtermShutsDownCleanly);
+  await run('SIGTERM: two ranks shut down cleanly; their SSD tiers serve a restart',
+    sigtermAndSsdRestart);
   if (failed) {
     console.log(`${failed} failed`);
     process.exit(1);

@@ -5,11 +5,12 @@
 //     only re-associates sums), for bf16 and MLX q4/q8 weights, tied and untied embeddings, a
 //     vocabulary that does not split evenly, biases;
 //   - greedy outputs through the engine are identical to one rank's, with batching and prefix
-//     hits.
+//     hits from RAM and, after a restart, from every rank's SSD tier.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cmath>
+#include <filesystem>
 #include <random>
 
 #include "engine/engine.h"
@@ -91,6 +92,14 @@ struct Steps {
   }
 };
 
+// Runs rank 0's steps on this rank until rank 0 destroys its model.
+void Follow(Model& model) {
+  ThreadPool pool(1);
+  PosixFileSystem fs;
+  Status s = RunTensorParallelFollower(model, *g_group, pool, &fs);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+}
+
 class TensorParallelLogits : public ::testing::TestWithParam<Variant> {};
 
 TEST_P(TensorParallelLogits, MatchOneRank) {
@@ -99,11 +108,7 @@ TEST_P(TensorParallelLogits, MatchOneRank) {
   ASSERT_NE(split, nullptr);
   EXPECT_EQ(split->tensor_parallel_size(), 2);
   ThreadPool pool(1);
-  if (!g_group->is_leader()) {
-    Status s = RunTensorParallelFollower(*split, *g_group, pool);
-    EXPECT_TRUE(s.ok()) << s.ToString();
-    return;
-  }
+  if (!g_group->is_leader()) return Follow(*split);
   std::unique_ptr<Model> whole = Load(dir, nullptr);
   ASSERT_NE(whole, nullptr);
   EXPECT_NE(split->fingerprint(), whole->fingerprint());  // their KV pools differ
@@ -224,12 +229,7 @@ TEST(TensorParallelEngine, GreedyOutputsEqualOneRank) {
   const std::string dir = MakeModel({"engine_qwen3_q8", Arch::kQwen3, DType::kBf16, 8, 32, true});
   std::unique_ptr<Model> split = Load(dir, g_group);
   ASSERT_NE(split, nullptr);
-  if (!g_group->is_leader()) {
-    ThreadPool pool(1);
-    Status s = RunTensorParallelFollower(*split, *g_group, pool);
-    EXPECT_TRUE(s.ok()) << s.ToString();
-    return;
-  }
+  if (!g_group->is_leader()) return Follow(*split);
   const std::vector<Output> expected = RunAll(Load(dir, nullptr));
   const std::vector<Output> got = RunAll(std::move(split));  // the followers stop at its end
   ASSERT_EQ(got.size(), expected.size());
@@ -239,23 +239,43 @@ TEST(TensorParallelEngine, GreedyOutputsEqualOneRank) {
   }
 }
 
-TEST(TensorParallelEngine, SsdTierIsRefusedClearly) {
+// Each rank persists its shard; after a restart (RAM empty) the prompt's blocks come back from
+// every rank's SSD tier with the same output. One rank on the same folder finds nothing.
+TEST(TensorParallelEngine, SsdTierHitsAfterRestart) {
   const std::string dir = MakeModel({"ssd_qwen3", Arch::kQwen3, DType::kBf16, 0, 0, true});
-  std::unique_ptr<Model> split = Load(dir, g_group);
-  ASSERT_NE(split, nullptr);
   if (!g_group->is_leader()) {
-    ThreadPool pool(1);
-    EXPECT_TRUE(RunTensorParallelFollower(*split, *g_group, pool).ok());
+    for (int run = 0; run < 2; ++run) {
+      std::unique_ptr<Model> split = Load(dir, g_group);
+      ASSERT_NE(split, nullptr);
+      Follow(*split);
+    }
     return;
   }
+  const std::string ssd = ::testing::TempDir() + "/tp_ssd_" + std::to_string(::getpid());
+  std::filesystem::remove_all(ssd);
   EngineOptions o;
-  o.num_blocks = 16;
+  o.threads = 1;
+  o.num_blocks = 32;
   o.ssd = SsdCacheOptions{};
-  o.ssd->dir = ::testing::TempDir() + "/tp_ssd";
+  o.ssd->dir = ssd;
+  GenerationRequest r = Requests()[0];
+  r.prompt.resize(70);  // 4 full blocks before the last token
   PosixFileSystem fs;
-  auto engine = Engine::Create(o, std::move(split), nullptr, &fs);
-  ASSERT_FALSE(engine.ok());
-  EXPECT_NE(engine.status().message().find("--tensor-parallel"), std::string::npos);
+  auto run = [&](std::unique_ptr<Model> model) {
+    auto engine = Engine::Create(o, std::move(model), nullptr, &fs);
+    EXPECT_TRUE(engine.ok()) << engine.status().ToString();
+    return engine.ok() ? Drain(**(*engine)->Submit(r)) : Output{};
+  };
+  const Output first = run(Load(dir, g_group));  // the engine flushes its SSD tier at the end
+  EXPECT_EQ(first.usage.cached_tokens, 0);
+  EXPECT_TRUE(std::filesystem::exists(ssd + "/tp2-rank0"));
+  EXPECT_TRUE(std::filesystem::exists(ssd + "/tp2-rank1"));
+  const Output again = run(Load(dir, g_group));
+  EXPECT_EQ(again.tokens, first.tokens);
+  EXPECT_EQ(again.usage.cached_tokens_ssd, 64);
+  const Output one_rank = run(Load(dir, nullptr));
+  EXPECT_EQ(one_rank.usage.cached_tokens_ssd, 0);
+  EXPECT_EQ(one_rank.tokens, first.tokens);
 }
 
 }  // namespace
