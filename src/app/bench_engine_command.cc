@@ -2,6 +2,9 @@
 // for one prompt, and decode tokens/s for batches of sequences at a given context length.
 // Decode batches start from a KV cache filled with random values (the cost of attention does
 // not depend on them), so a batch of 16 at context 256 needs no 4096-token prefill first.
+#include <pthread.h>
+#include <signal.h>
+
 #include <chrono>
 #include <cstdio>
 #include <numeric>
@@ -10,9 +13,11 @@
 #include <thread>
 
 #include "app/commands.h"
+#include "app/tensor_parallel_group.h"
 #include "base/half.h"
 #include "base/log.h"
 #include "engine/step_builder.h"
+#include "engine/tensor_parallel_follower.h"
 #include "kv/kv_storage.h"
 #include "model/model.h"
 
@@ -24,6 +29,7 @@ struct BenchFlags {
   std::string device = "cpu";
   ModelOptions model_options;
   int32_t threads = 0;
+  int32_t tensor_parallel = 1;
   int32_t prefill_tokens = 512;
   int32_t prefill_chunk = 512;
   std::string batches = "1,4,16";
@@ -39,13 +45,19 @@ double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
-Status Run(const BenchFlags& f) {
+// Measures on rank 0 of `group` (null: one rank); the other ranks follow its steps.
+Status RunOn(const BenchFlags& f, Communicator* group) {
   ASSIGN_OR_RETURN(const Device device, ParseDevice(f.device));
-  ASSIGN_OR_RETURN(std::unique_ptr<Model> model, LoadModel(f.model, device, f.model_options));
+  ModelOptions model_options = f.model_options;
+  model_options.communicator = group;
+  ASSIGN_OR_RETURN(std::unique_ptr<Model> model, LoadModel(f.model, device, model_options));
   const ModelConfig& c = model->config();
-  const int threads =
-      f.threads > 0 ? f.threads : static_cast<int>(std::thread::hardware_concurrency());
+  const int threads = ThreadsPerRank(f.threads, group);
   ThreadPool pool(threads);
+  if (group != nullptr && !group->is_leader()) {
+    PosixFileSystem fs;
+    return RunTensorParallelFollower(*model, *group, pool, &fs);
+  }
   std::vector<int32_t> batches;
   {
     std::stringstream ss(f.batches);
@@ -87,9 +99,11 @@ Status Run(const BenchFlags& f) {
   StepBuilder step;
 
   std::printf(
-      "model %s: %d layers, hidden %d, %.2f GB of weights read per decode step; %d threads\n",
+      "model %s: %d layers, hidden %d, %.2f GB of weights read per decode step (per rank); "
+      "%d threads, %d ranks\n",
       f.model.c_str(), c.num_layers, c.hidden_size,
-      static_cast<double>(model->weight_bytes_per_token()) / 1e9, threads);
+      static_cast<double>(model->weight_bytes_per_token()) / 1e9, threads,
+      model->tensor_parallel_size());
   // Prefill: best of repeats.
   double best = 0;
   for (int r = 0; r < f.repeats; ++r) {
@@ -132,6 +146,16 @@ Status Run(const BenchFlags& f) {
   return Status::Ok();
 }
 
+Status Run(const BenchFlags& f) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return RunOnRanks(f.tensor_parallel, signals,
+                    [&](Communicator* group) { return RunOn(f, group); });
+}
+
 }  // namespace
 
 void RegisterBenchEngineCommand(CLI::App& app, int* exit_code) {
@@ -140,7 +164,11 @@ void RegisterBenchEngineCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--model", f->model, "Model folder")->required();
   cmd->add_option("--device", f->device, "cpu or cuda (CUDA builds)")->capture_default_str();
   AddModelOptionFlags(cmd, &f->model_options);
-  cmd->add_option("--threads", f->threads, "Worker threads (default: all cores)");
+  cmd->add_option("--threads", f->threads,
+                  "Worker threads per rank (default: all cores, shared by the ranks)");
+  cmd->add_option("--tensor-parallel", f->tensor_parallel,
+                  "Split the model over N ranks (as serve --tensor-parallel)")
+      ->capture_default_str();
   cmd->add_option("--prefill-tokens", f->prefill_tokens)->capture_default_str();
   cmd->add_option("--prefill-chunk", f->prefill_chunk)->capture_default_str();
   cmd->add_option("--batches", f->batches, "Decode batch sizes, comma-separated")

@@ -276,7 +276,6 @@ Status ServeOn(const ServeFlags& f, Communicator* group, const sigset_t& signals
 }
 
 Status Serve(const ServeFlags& f) {
-  if (f.tensor_parallel < 1) return InvalidArgument("--tensor-parallel must be >= 1");
   // Signals: blocked before any thread starts (MPI's included), so only the sigwait thread
   // (or the launcher of the ranks) sees them.
   sigset_t signals;
@@ -284,17 +283,8 @@ Status Serve(const ServeFlags& f) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  if (f.tensor_parallel == 1) return ServeOn(f, nullptr, signals);
-  if (!StartedByMpirun()) return LaunchRanks(f.tensor_parallel, signals);
-  ASSIGN_OR_RETURN(std::unique_ptr<Communicator> group, JoinTensorParallelGroup(f.tensor_parallel));
-  Status status = ServeOn(f, group.get(), signals);
-  // A rank that fails alone would leave the others waiting in a collective forever.
-  if (!status.ok()) {
-    LOG(ERROR) << "serve (rank " << group->rank() << "): " << status.ToString()
-               << "; ending every rank";
-    group->Abort(1);
-  }
-  return status;
+  return RunOnRanks(f.tensor_parallel, signals,
+                    [&](Communicator* group) { return ServeOn(f, group, signals); });
 }
 
 }  // namespace

@@ -57,8 +57,7 @@ pid_t LeaderPid(const std::string& pid_file) {
   return text.ok() ? static_cast<pid_t>(std::atol(text->c_str())) : 0;
 }
 
-}  // namespace
-
+// Outside mpirun: runs the ranks under mpirun and passes signals to rank 0 (see the header).
 Status LaunchRanks(int32_t size, const sigset_t& signals) {
   ASSIGN_OR_RETURN(std::vector<std::string> args, MpirunCommand(size));
   std::vector<char*> argv;
@@ -101,6 +100,32 @@ Status LaunchRanks(int32_t size, const sigset_t& signals) {
                   ")");
 }
 
+// Under mpirun: the group this process is one rank of.
+Result<std::unique_ptr<Communicator>> JoinGroup(int32_t size) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Communicator> group, ConnectMpiWorld());
+  if (group->size() != size) {
+    return InvalidArgument("--tensor-parallel " + std::to_string(size) + " but mpirun started " +
+                           std::to_string(group->size()) + " ranks");
+  }
+  return group;
+}
+
+}  // namespace
+
+Status RunOnRanks(int32_t size, const sigset_t& signals,
+                  const std::function<Status(Communicator* group)>& body) {
+  if (size < 1) return InvalidArgument("--tensor-parallel must be >= 1");
+  if (size == 1) return body(nullptr);
+  if (!StartedByMpirun()) return LaunchRanks(size, signals);
+  ASSIGN_OR_RETURN(std::unique_ptr<Communicator> group, JoinGroup(size));
+  Status status = body(group.get());
+  if (!status.ok()) {
+    LOG(ERROR) << "rank " << group->rank() << ": " << status.ToString() << "; ending every rank";
+    group->Abort(1);
+  }
+  return status;
+}
+
 void AnnounceLeader() {
   const char* pid_file = std::getenv(kLeaderPidFile);
   if (pid_file == nullptr) return;
@@ -110,15 +135,6 @@ void AnnounceLeader() {
     std::fclose(f);
     std::rename(tmp.c_str(), pid_file);
   }
-}
-
-Result<std::unique_ptr<Communicator>> JoinTensorParallelGroup(int32_t size) {
-  ASSIGN_OR_RETURN(std::unique_ptr<Communicator> group, ConnectMpiWorld());
-  if (group->size() != size) {
-    return InvalidArgument("--tensor-parallel " + std::to_string(size) + " but mpirun started " +
-                           std::to_string(group->size()) + " ranks");
-  }
-  return group;
 }
 
 int32_t ThreadsPerRank(int32_t threads, const Communicator* group) {

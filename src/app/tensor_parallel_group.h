@@ -10,6 +10,7 @@
 
 #include <signal.h>
 
+#include <functional>
 #include <memory>
 
 #include "base/status.h"
@@ -17,12 +18,12 @@
 
 namespace ts::app {
 
-// Outside mpirun: runs the N ranks as above and returns how they ended (OK when every rank
-// exited 0). REQUIRES: the caller blocked `signals` (SIGINT, SIGTERM) in every thread.
-Status LaunchRanks(int32_t size, const sigset_t& signals);
-
-// Under mpirun: the group this process is one rank of.
-Result<std::unique_ptr<Communicator>> JoinTensorParallelGroup(int32_t size);
+// Runs `body` on every rank of a group of `size` (size 1: here, with a null group). Outside
+// mpirun, launches the ranks as above and returns how they ended (OK when every rank exited
+// 0). A rank whose body fails ends every rank, since the others may be waiting for it in a
+// collective. REQUIRES: the caller blocked `signals` (SIGINT, SIGTERM) in every thread.
+Status RunOnRanks(int32_t size, const sigset_t& signals,
+                  const std::function<Status(Communicator* group)>& body);
 
 // Rank 0, once it serves: tells the launcher (if any) where to send signals.
 void AnnounceLeader();
