@@ -2,9 +2,6 @@
 // for one prompt, and decode tokens/s for batches of sequences at a given context length.
 // Decode batches start from a KV cache filled with random values (the cost of attention does
 // not depend on them), so a batch of 16 at context 256 needs no 4096-token prefill first.
-#include <pthread.h>
-#include <signal.h>
-
 #include <chrono>
 #include <cstdio>
 #include <numeric>
@@ -147,13 +144,7 @@ Status RunOn(const BenchFlags& f, Communicator* group) {
 }
 
 Status Run(const BenchFlags& f) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  return RunOnRanks(f.tensor_parallel, signals,
-                    [&](Communicator* group) { return RunOn(f, group); });
+  return RunOnRanks(f.tensor_parallel, [&](Communicator* group) { return RunOn(f, group); });
 }
 
 }  // namespace

@@ -283,7 +283,7 @@ Status Serve(const ServeFlags& f) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  return RunOnRanks(f.tensor_parallel, signals,
+  return RunOnRanks(f.tensor_parallel,
                     [&](Communicator* group) { return ServeOn(f, group, signals); });
 }
 

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -58,18 +59,30 @@ pid_t LeaderPid(const std::string& pid_file) {
 }
 
 // Outside mpirun: runs the ranks under mpirun and passes signals to rank 0 (see the header).
-Status LaunchRanks(int32_t size, const sigset_t& signals) {
+Status LaunchRanks(int32_t size) {
   ASSIGN_OR_RETURN(std::vector<std::string> args, MpirunCommand(size));
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  const std::string pid_file = "/tmp/tierserve-leader-" + std::to_string(getpid()) + ".pid";
+  // A private folder for rank 0's pid: nobody else can plant a file there.
+  char dir_template[] = "/tmp/tierserve-XXXXXX";
+  if (mkdtemp(dir_template) == nullptr) return Internal(std::string("mkdtemp: ") + strerror(errno));
+  const std::string dir = dir_template, pid_file = dir + "/leader.pid";
   setenv(kLeaderPidFile, pid_file.c_str(), 1);
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   LOG(INFO) << "--tensor-parallel " << size << ": starting " << size << " ranks with mpirun";
+  const pid_t launcher = getpid();
   const pid_t child = fork();
   if (child < 0) return Internal(std::string("fork: ") + strerror(errno));
   if (child == 0) {
     setpgid(0, 0);  // a terminal's Ctrl-C reaches the launcher, not mpirun
+    // If the launcher dies (SIGKILL, SIGHUP), mpirun and with it every rank end too.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != launcher) _exit(1);
     sigset_t none;
     sigemptyset(&none);
     pthread_sigmask(SIG_SETMASK, &none, nullptr);
@@ -84,14 +97,16 @@ Status LaunchRanks(int32_t size, const sigset_t& signals) {
     const int signal = sigtimedwait(&signals, nullptr, &tick);
     if (signal > 0) {
       const pid_t leader = LeaderPid(pid_file);
-      LOG(INFO) << "signal " << signal << ": passing it to "
-                << (leader > 0 ? "rank 0" : "mpirun (rank 0 is not serving yet)");
-      kill(leader > 0 ? leader : child, signal);
+      const bool to_leader = leader > 0 && kill(leader, signal) == 0;
+      LOG(INFO) << "signal " << signal << ": passed to "
+                << (to_leader ? "rank 0" : "mpirun (rank 0 is not serving)");
+      if (!to_leader) kill(child, signal);
     }
     const pid_t done = waitpid(child, &wait_status, WNOHANG);
     if (done == child) break;
   }
   unlink(pid_file.c_str());
+  rmdir(dir.c_str());
   if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0) return Status::Ok();
   return Internal("the ranks did not all end cleanly (mpirun " +
                   (WIFEXITED(wait_status)
@@ -112,11 +127,10 @@ Result<std::unique_ptr<Communicator>> JoinGroup(int32_t size) {
 
 }  // namespace
 
-Status RunOnRanks(int32_t size, const sigset_t& signals,
-                  const std::function<Status(Communicator* group)>& body) {
+Status RunOnRanks(int32_t size, const std::function<Status(Communicator* group)>& body) {
   if (size < 1) return InvalidArgument("--tensor-parallel must be >= 1");
   if (size == 1) return body(nullptr);
-  if (!StartedByMpirun()) return LaunchRanks(size, signals);
+  if (!StartedByMpirun()) return LaunchRanks(size);
   ASSIGN_OR_RETURN(std::unique_ptr<Communicator> group, JoinGroup(size));
   Status status = body(group.get());
   if (!status.ok()) {
@@ -129,17 +143,17 @@ Status RunOnRanks(int32_t size, const sigset_t& signals,
 void AnnounceLeader() {
   const char* pid_file = std::getenv(kLeaderPidFile);
   if (pid_file == nullptr) return;
-  const std::string tmp = std::string(pid_file) + ".tmp";
-  if (FILE* f = std::fopen(tmp.c_str(), "w")) {
-    std::fprintf(f, "%d\n", static_cast<int>(getpid()));
-    std::fclose(f);
-    std::rename(tmp.c_str(), pid_file);
+  if (Status s = WriteFileAtomically(pid_file, std::to_string(getpid())); !s.ok()) {
+    LOG(WARNING) << "cannot tell the launcher rank 0's pid (signals go to mpirun): "
+                 << s.ToString();
   }
 }
 
 int32_t ThreadsPerRank(int32_t threads, const Communicator* group) {
   if (threads > 0) return threads;
-  const int ranks = group != nullptr ? group->size() : 1;
+  // The ranks on this host (mpirun says how many); one per host when it does not.
+  const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+  const int ranks = group == nullptr || local == nullptr ? 1 : std::max(1, std::atoi(local));
   return std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / ranks);
 }
 

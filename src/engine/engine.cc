@@ -14,7 +14,7 @@
 #include "base/check.h"
 #include "base/log.h"
 #include "engine/scheduler.h"
-#include "engine/sharded_ssd_tier.h"
+#include "engine/sharded_kv.h"
 #include "engine/step_builder.h"
 
 namespace ts {
@@ -527,6 +527,9 @@ Result<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& options,
     };
   }
   ASSIGN_OR_RETURN(std::unique_ptr<KvCache> cache, KvCache::Create(kv, fs));
+  if (Communicator* group = model->tensor_parallel_group()) {
+    RETURN_IF_ERROR(OpenFollowerPools(group, cache->pool_view()));
+  }
   auto impl =
       std::make_unique<Impl>(options, std::move(model), tokenizer, std::move(cache), max_len);
   return std::unique_ptr<Engine>(new Engine(std::move(impl), max_len));

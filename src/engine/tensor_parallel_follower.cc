@@ -2,7 +2,7 @@
 
 #include <optional>
 
-#include "engine/sharded_ssd_tier.h"
+#include "engine/sharded_kv.h"
 #include "kv/kv_storage.h"
 #include "model/step_message.h"
 
@@ -26,11 +26,11 @@ Status RunTensorParallelFollower(Model& model, Communicator& comm, ThreadPool& p
     }
     return &*storage;
   };
-  SsdFollower ssd(fs);
+  KvShardFollower ssd(fs);
   std::vector<uint8_t> bytes;
   for (;;) {
     RETURN_IF_ERROR(comm.Broadcast(&bytes));
-    if (SsdFollower::IsSsdMessage(bytes)) {
+    if (KvShardFollower::IsKvMessage(bytes)) {
       RETURN_IF_ERROR(ssd.Serve(bytes, comm, pool_of_shape));
       continue;
     }

@@ -1,6 +1,6 @@
 // The loop of a tensor-parallel rank other than 0 (issue 10): receive what the leader
 // broadcasts, run this rank's share of each step (model/step_message.h) on its own KV pool
-// shard and do what the leader's SSD tier does (engine/sharded_ssd_tier.h) on its own, until
+// shard and do what the leader's SSD tier does (engine/sharded_kv.h) on its own, until
 // the leader's model is destroyed. The leader's engine owns scheduling and the prefix cache;
 // block ids mean the same on every rank, so a follower only needs a pool of the same shape.
 #pragma once

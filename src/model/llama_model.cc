@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <cstring>
+#include <span>
+#include <string>
 
 #include "base/log.h"
 #include "kernels/attention.h"
@@ -29,6 +31,22 @@ void ForEachMatMulWeight(ModelWeights& w, F f) {
   for (LayerWeights& l : w.layers) {
     for (Linear* lin : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) f(lin->weight);
   }
+}
+
+// OK when every rank of `group` passes the same `values`; else names the first rank that
+// differs from rank 0 (the same answer on every rank).
+Status SameOnEveryRank(Communicator* group, std::span<const uint64_t> values,
+                       const std::string& what) {
+  std::vector<uint8_t> all;
+  RETURN_IF_ERROR(group->AllGather(
+      {reinterpret_cast<const uint8_t*>(values.data()), values.size_bytes()}, &all));
+  for (int r = 1; r < group->size(); ++r) {
+    if (std::memcmp(all.data() + r * values.size_bytes(), all.data(), values.size_bytes()) != 0) {
+      return FailedPrecondition("tensor parallelism: rank " + std::to_string(r) + " has " + what +
+                                " than rank 0");
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -74,6 +92,14 @@ Result<std::unique_ptr<LlamaModel>> LlamaModel::Load(const std::string& model_di
       m->fingerprint_[1] ^= 0x6370756266313661ull;
     }
   }
+  if (m->group_ != nullptr) {
+    // Whether weights were repacked, and for which kernels, depends on each host's CPU: the
+    // ranks must still all compute the same way (the fingerprint records the repacking).
+    const uint64_t arithmetic[3] = {m->fingerprint_[0], m->fingerprint_[1],
+                                    static_cast<uint64_t>(SelectedIsa())};
+    RETURN_IF_ERROR(SameOnEveryRank(m->group_, arithmetic,
+                                    "other CPU kernels (instruction set or repacked weights)"));
+  }
   return m;
 }
 
@@ -86,20 +112,12 @@ LlamaModel::~LlamaModel() {
 }
 
 Status LlamaModel::JoinGroup(Communicator* comm, const ModelOptions& options) {
-  // Every rank must run the same model the same way: compare what the fingerprint covers (the
-  // config and a sample of every tensor) and the options that change the arithmetic.
-  uint64_t identity[3] = {
+  // Every rank must run the same model: compare what the fingerprint covers (the config and a
+  // sample of every tensor) and the options that change the arithmetic.
+  const uint64_t identity[3] = {
       fingerprint_[0], fingerprint_[1],
       (options.int8_activations ? 1u : 0u) | (options.bf16_activations ? 2u : 0u)};
-  std::vector<uint8_t> all;
-  RETURN_IF_ERROR(
-      comm->AllGather({reinterpret_cast<const uint8_t*>(identity), sizeof identity}, &all));
-  for (int r = 1; r < comm->size(); ++r) {
-    if (std::memcmp(all.data() + r * sizeof identity, all.data(), sizeof identity) != 0) {
-      return FailedPrecondition("tensor parallelism: rank " + std::to_string(r) +
-                                " loaded a different model or options than rank 0");
-    }
-  }
+  RETURN_IF_ERROR(SameOnEveryRank(comm, identity, "loaded a different model or options"));
   ASSIGN_OR_RETURN(dims_, ShardDimsFor(config_, folder_.weights, comm->rank(), comm->size()));
   ShardWeights(dims_, config_, comm->rank(), &folder_.weights, &shard_copies_);
   group_ = comm;

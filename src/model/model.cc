@@ -127,9 +127,10 @@ Status Model::ValidateBatch(const StepBatch& b, const KvPoolView& kv) const {
     return InvalidArgument("KV pool layout does not match the model");
   }
   for (int32_t s = 0; s < S; ++s) {
-    const int32_t n = b.query_start[s + 1] - b.query_start[s];
+    const int64_t n = static_cast<int64_t>(b.query_start[s + 1]) - b.query_start[s];
     if (n < 0 || b.context_len[s] < n) return InvalidArgument("context_len < new tokens");
-    const int32_t blocks = (b.context_len[s] + L.block_size - 1) / L.block_size;
+    const int64_t blocks =
+        (static_cast<int64_t>(b.context_len[s]) + L.block_size - 1) / L.block_size;
     if (blocks > b.max_blocks_per_seq) return InvalidArgument("block table too short");
     for (int32_t i = 0; i < blocks; ++i) {
       const int32_t id = b.block_table[static_cast<size_t>(s) * b.max_blocks_per_seq + i];

@@ -14,6 +14,7 @@
 #include <random>
 
 #include "engine/engine.h"
+#include "engine/step_builder.h"
 #include "engine/tensor_parallel_follower.h"
 #include "kv/kv_storage.h"
 #include "model/random_model.h"
@@ -59,39 +60,6 @@ std::unique_ptr<Model> Load(const std::string& dir, Communicator* group) {
   return model.ok() ? std::move(*model) : nullptr;
 }
 
-// Sequences that each own one row of a block table; a step feeds each some new tokens.
-struct Steps {
-  static constexpr int32_t kBlockSize = 16, kMaxBlocks = 4;
-  std::vector<int32_t> tokens, positions, query_start{0}, context_len, block_table, logit_rows;
-  std::vector<int64_t> slot;
-
-  void Add(int32_t seq, std::span<const int32_t> new_tokens, int32_t first_position) {
-    for (size_t i = 0; i < new_tokens.size(); ++i) {
-      const int32_t pos = first_position + static_cast<int32_t>(i);
-      tokens.push_back(new_tokens[i]);
-      positions.push_back(pos);
-      slot.push_back(static_cast<int64_t>(seq * kMaxBlocks + pos / kBlockSize) * kBlockSize +
-                     pos % kBlockSize);
-    }
-    query_start.push_back(static_cast<int32_t>(tokens.size()));
-    context_len.push_back(first_position + static_cast<int32_t>(new_tokens.size()));
-    for (int32_t b = 0; b < kMaxBlocks; ++b) block_table.push_back(seq * kMaxBlocks + b);
-    logit_rows.push_back(static_cast<int32_t>(tokens.size()) - 1);
-  }
-  StepBatch batch() const {
-    StepBatch b;
-    b.tokens = tokens;
-    b.positions = positions;
-    b.query_start = query_start;
-    b.context_len = context_len;
-    b.block_table = block_table;
-    b.max_blocks_per_seq = kMaxBlocks;
-    b.slot = slot;
-    b.logit_rows = logit_rows;
-    return b;
-  }
-};
-
 // Runs rank 0's steps on this rank until rank 0 destroys its model.
 void Follow(Model& model) {
   ThreadPool pool(1);
@@ -112,11 +80,10 @@ TEST_P(TensorParallelLogits, MatchOneRank) {
   std::unique_ptr<Model> whole = Load(dir, nullptr);
   ASSERT_NE(whole, nullptr);
   EXPECT_NE(split->fingerprint(), whole->fingerprint());  // their KV pools differ
-  const int32_t num_blocks = 3 * Steps::kMaxBlocks;
-  auto kv_split =
-      KvStorage::Create(split->MakeKvLayout(Steps::kBlockSize, KvDtype::kBf16), num_blocks);
-  auto kv_whole =
-      KvStorage::Create(whole->MakeKvLayout(Steps::kBlockSize, KvDtype::kBf16), num_blocks);
+  constexpr int32_t kBlockSize = 16, kMaxBlocks = 4;
+  const int32_t num_blocks = 3 * kMaxBlocks;
+  auto kv_split = KvStorage::Create(split->MakeKvLayout(kBlockSize, KvDtype::kBf16), num_blocks);
+  auto kv_whole = KvStorage::Create(whole->MakeKvLayout(kBlockSize, KvDtype::kBf16), num_blocks);
   ASSERT_TRUE(kv_split.ok() && kv_whole.ok());
   EXPECT_EQ(kv_split->layout().num_kv_heads * 2, kv_whole->layout().num_kv_heads);
 
@@ -126,15 +93,21 @@ TEST_P(TensorParallelLogits, MatchOneRank) {
     for (int32_t& x : t) x = static_cast<int32_t>(rng() % 509);
     return t;
   };
-  // A prefill of three prompts (one spans blocks), then two decode steps of all three.
-  std::vector<int32_t> lengths = {19, 7, 33};
-  std::vector<Steps> steps(3);
-  for (int32_t s = 0; s < 3; ++s) steps[0].Add(s, random_tokens(lengths[s]), 0);
-  for (int step = 1; step < 3; ++step) {
-    for (int32_t s = 0; s < 3; ++s) steps[step].Add(s, random_tokens(1), lengths[s] + step - 1);
+  // A prefill of three prompts (one spans blocks), then two decode steps of all three;
+  // sequence s owns blocks [4s, 4s + 4).
+  const std::vector<int32_t> lengths = {19, 7, 33};
+  std::vector<StepBuilder> steps(3);
+  for (int step = 0; step < 3; ++step) {
+    steps[static_cast<size_t>(step)].Reset(kBlockSize, kMaxBlocks);
+    for (int32_t s = 0; s < 3; ++s) {
+      const std::vector<int32_t> blocks = {4 * s, 4 * s + 1, 4 * s + 2, 4 * s + 3};
+      const int32_t cached = step == 0 ? 0 : lengths[static_cast<size_t>(s)] + step - 1;
+      steps[static_cast<size_t>(step)].AddSequence(
+          random_tokens(step == 0 ? lengths[static_cast<size_t>(s)] : 1), cached, blocks, true);
+    }
   }
   const int64_t vocab = whole->config().vocab_size;
-  for (const Steps& st : steps) {
+  for (const StepBuilder& st : steps) {
     const StepBatch b = st.batch();
     std::vector<float> a(b.logit_rows.size() * vocab), e(a.size());
     ASSERT_TRUE(split->Forward(b, kv_split->view(), a.data(), pool).ok());
@@ -240,7 +213,7 @@ TEST(TensorParallelEngine, GreedyOutputsEqualOneRank) {
 }
 
 // Each rank persists its shard; after a restart (RAM empty) the prompt's blocks come back from
-// every rank's SSD tier with the same output. One rank on the same folder finds nothing.
+// every rank's SSD tier with the same output; clearing the cache clears every rank's tier.
 TEST(TensorParallelEngine, SsdTierHitsAfterRestart) {
   const std::string dir = MakeModel({"ssd_qwen3", Arch::kQwen3, DType::kBf16, 0, 0, true});
   if (!g_group->is_leader()) {
@@ -261,21 +234,32 @@ TEST(TensorParallelEngine, SsdTierHitsAfterRestart) {
   GenerationRequest r = Requests()[0];
   r.prompt.resize(70);  // 4 full blocks before the last token
   PosixFileSystem fs;
-  auto run = [&](std::unique_ptr<Model> model) {
-    auto engine = Engine::Create(o, std::move(model), nullptr, &fs);
-    EXPECT_TRUE(engine.ok()) << engine.status().ToString();
-    return engine.ok() ? Drain(**(*engine)->Submit(r)) : Output{};
-  };
-  const Output first = run(Load(dir, g_group));  // the engine flushes its SSD tier at the end
+  Output first;
+  {
+    auto engine = Engine::Create(o, Load(dir, g_group), nullptr, &fs);
+    ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+    first = Drain(**(*engine)->Submit(r));
+  }  // the engine flushes its SSD tier as it ends
   EXPECT_EQ(first.usage.cached_tokens, 0);
   EXPECT_TRUE(std::filesystem::exists(ssd + "/tp2-rank0"));
   EXPECT_TRUE(std::filesystem::exists(ssd + "/tp2-rank1"));
-  const Output again = run(Load(dir, g_group));
+  auto engine = Engine::Create(o, Load(dir, g_group), nullptr, &fs);  // a restart
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+  const Output again = Drain(**(*engine)->Submit(r));
   EXPECT_EQ(again.tokens, first.tokens);
   EXPECT_EQ(again.usage.cached_tokens_ssd, 64);
-  const Output one_rank = run(Load(dir, nullptr));
-  EXPECT_EQ(one_rank.usage.cached_tokens_ssd, 0);
-  EXPECT_EQ(one_rank.tokens, first.tokens);
+  // DELETE /v1/cache empties every rank's tier: the prompt is computed in full again.
+  ASSERT_TRUE((*engine)->ClearCache().ok());
+  const Output cleared = Drain(**(*engine)->Submit(r));
+  EXPECT_EQ(cleared.tokens, first.tokens);
+  EXPECT_EQ(cleared.usage.cached_tokens, 0);
+  for (const char* rank : {"/tp2-rank0", "/tp2-rank1"}) {
+    int records = 0;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(ssd + rank)) {
+      records += e.is_regular_file() ? 1 : 0;
+    }
+    EXPECT_LE(records, 4) << rank;  // at most the blocks the last run wrote again
+  }
 }
 
 }  // namespace

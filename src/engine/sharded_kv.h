@@ -1,6 +1,12 @@
-// The SSD tier of a KV pool split over tensor-parallel ranks (issue 10). Each rank keeps its
-// shard of every block in an SsdCache of its own, in DIR/tp<N>-rank<r> (a restart with another
-// rank count finds nothing there: a miss, not an error) with records fingerprinted per rank.
+// A KV cache split over tensor-parallel ranks (issue 10): rank 0's KV cache decides, and the
+// other ranks' pools and SSD tiers follow on the step channel.
+//
+// OpenFollowerPools has every other rank make its pool (the same blocks, its KV heads) when
+// rank 0 makes its own, so a rank short of memory fails the start, not the first request.
+//
+// The SSD tier: each rank keeps its shard of every block in an SsdCache of its own, in
+// DIR/tp<N>-rank<r> (a restart with another rank count finds nothing there: a miss, not an error)
+// with records fingerprinted per rank.
 //
 // Rank 0's KV cache drives a ShardedSsdTier like any SSD tier; each call is also sent to the
 // other ranks on the step channel, so their tiers do the same at the same point between steps:
@@ -9,7 +15,8 @@
 //   - Load: each rank loads its shard into the same blocks on its own I/O thread; PollLoads
 //     reports a load once every rank finished it, with the blocks all of them delivered;
 //   - Flush and Clear run on every rank.
-// Stats are rank 0's shard. The other ranks serve these messages with SsdFollower.
+// Limits (--ssd-cache-size, the write queue) apply to each rank's folder. Stats are rank 0's
+// shard. The other ranks serve these messages with KvShardFollower.
 #pragma once
 
 #include <cstdint>
@@ -27,9 +34,12 @@
 
 namespace ts {
 
+// REQUIRES: group->is_leader(). Collective with KvShardFollower.
+Status OpenFollowerPools(Communicator* group, const KvPoolView& pool);
+
 class ShardedSsdTier final : public SsdTier {
  public:
-  // Opens rank 0's tier and has every other rank open its own (collective with SsdFollower).
+  // Opens rank 0's tier and has every other rank open its own (collective with KvShardFollower).
   // REQUIRES: group->is_leader().
   static Result<std::unique_ptr<SsdTier>> Open(Communicator* group, const SsdCacheOptions& options,
                                                const BlockHash& cache_fingerprint,
@@ -57,14 +67,14 @@ class ShardedSsdTier final : public SsdTier {
   std::unordered_map<uint64_t, PendingLoad> pending_;
 };
 
-// The other ranks' side: their tier, opened when rank 0 opens its own.
-class SsdFollower {
+// The other ranks' side: their pool and SSD tier, made when rank 0 makes its own.
+class KvShardFollower {
  public:
-  explicit SsdFollower(FileSystem* fs) : fs_(fs) {}
+  explicit KvShardFollower(FileSystem* fs) : fs_(fs) {}
 
-  // Whether a message from rank 0 is an SSD operation (else a step).
-  static bool IsSsdMessage(std::span<const uint8_t> bytes);
-  // Serves one SSD message (the folder and limits come with rank 0's open); answers rank 0
+  // Whether a message from rank 0 is a pool or SSD operation (else a step).
+  static bool IsKvMessage(std::span<const uint8_t> bytes);
+  // Serves one such message (the SSD folder and limits come with rank 0's open); answers rank 0
   // where the operation asks for an answer. `make_storage` gives this rank's pool at the shape
   // rank 0's open names.
   Status Serve(std::span<const uint8_t> bytes, Communicator& group,

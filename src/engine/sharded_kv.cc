@@ -1,4 +1,4 @@
-#include "engine/sharded_ssd_tier.h"
+#include "engine/sharded_kv.h"
 
 #include <algorithm>
 #include <cstring>
@@ -10,13 +10,13 @@
 namespace ts {
 namespace {
 
-constexpr uint32_t kSsdMagic = 0x4f445353;  // "SSDO"
+constexpr uint32_t kKvMagic = 0x4f4b5653;  // "SVKO"
 
-enum class Op : uint8_t { kOpen, kMatch, kPersist, kLoad, kPoll, kFlush, kClear };
+enum class Op : uint8_t { kPool, kOpen, kMatch, kPersist, kLoad, kPoll, kFlush, kClear };
 
 ByteWriter Begin(Op op) {
   ByteWriter w;
-  w.Put(kSsdMagic);
+  w.Put(kKvMagic);
   w.Put(op);
   return w;
 }
@@ -29,6 +29,18 @@ std::string RankDir(const std::string& dir, int rank, int size) {
 BlockHash RankFingerprint(BlockHash fingerprint, int rank) {
   fingerprint.high ^= 0x72616e6b00000000ull + static_cast<uint64_t>(rank);
   return fingerprint;
+}
+
+Status ReadPoolShape(ByteReader& r, int32_t* num_blocks, int32_t* block_size, KvDtype* dtype) {
+  uint8_t d = 0;
+  RETURN_IF_ERROR(r.Get(num_blocks));
+  RETURN_IF_ERROR(r.Get(block_size));
+  RETURN_IF_ERROR(r.Get(&d));
+  if (*num_blocks < 1 || *block_size < 1 || d > static_cast<uint8_t>(KvDtype::kF32)) {
+    return InvalidArgument("KV message: bad pool shape");
+  }
+  *dtype = static_cast<KvDtype>(d);
+  return Status::Ok();
 }
 
 // Sends `op` to the other ranks, then gathers `mine.size()` int32 answers from every rank,
@@ -56,7 +68,27 @@ void Send(Communicator& group, std::vector<uint8_t> op) {
   }
 }
 
+void PutPoolShape(ByteWriter& w, const KvPoolView& pool) {
+  w.Put(pool.num_blocks);
+  w.Put(pool.layout.block_size);
+  w.Put(pool.layout.dtype);
+}
+
 }  // namespace
+
+Status OpenFollowerPools(Communicator* group, const KvPoolView& pool) {
+  ByteWriter w = Begin(Op::kPool);
+  PutPoolShape(w, pool);
+  const int32_t ok = 1;
+  const std::vector<int32_t> answers = Exchange(*group, w.Take(), {&ok, 1});
+  for (int r = 1; r < group->size(); ++r) {
+    if (answers[static_cast<size_t>(r)] != 1) {
+      return ResourceExhausted("rank " + std::to_string(r) + " could not make its KV pool of " +
+                               std::to_string(pool.num_blocks) + " blocks (its log says why)");
+    }
+  }
+  return Status::Ok();
+}
 
 Result<std::unique_ptr<SsdTier>> ShardedSsdTier::Open(Communicator* group,
                                                       const SsdCacheOptions& options,
@@ -67,9 +99,7 @@ Result<std::unique_ptr<SsdTier>> ShardedSsdTier::Open(Communicator* group,
   RETURN_IF_ERROR(fs->CreateDir(options.dir));  // SsdCache makes the rank's folder inside
   auto local = SsdCache::Open(mine, RankFingerprint(cache_fingerprint, 0), storage, fs);
   ByteWriter w = Begin(Op::kOpen);
-  w.Put(storage->num_blocks());
-  w.Put(storage->layout().block_size);
-  w.Put(storage->layout().dtype);
+  PutPoolShape(w, storage->view());
   w.Put(cache_fingerprint);
   w.PutArray(std::span<const char>(options.dir));
   w.Put(options.max_bytes);
@@ -89,6 +119,7 @@ Result<std::unique_ptr<SsdTier>> ShardedSsdTier::Open(Communicator* group,
 }
 
 int32_t ShardedSsdTier::MatchPrefix(std::span<const BlockHash> hashes) const {
+  if (hashes.empty()) return 0;  // nothing to ask the other ranks
   ByteWriter w = Begin(Op::kMatch);
   w.PutArray(hashes);
   const int32_t mine = local_->MatchPrefix(hashes);
@@ -166,17 +197,17 @@ void ShardedSsdTier::Clear() {
   Exchange(*group_, Begin(Op::kClear).Take(), {&one, 1});
 }
 
-bool SsdFollower::IsSsdMessage(std::span<const uint8_t> bytes) {
+bool KvShardFollower::IsKvMessage(std::span<const uint8_t> bytes) {
   uint32_t magic = 0;
   if (bytes.size() < sizeof magic) return false;
   std::memcpy(&magic, bytes.data(), sizeof magic);
-  return magic == kSsdMagic;
+  return magic == kKvMagic;
 }
 
-Status SsdFollower::Serve(
+Status KvShardFollower::Serve(
     std::span<const uint8_t> bytes, Communicator& group,
     const std::function<Result<KvStorage*>(int32_t, int32_t, KvDtype)>& make_storage) {
-  ByteReader r(bytes, "SSD message");
+  ByteReader r(bytes, "KV message");
   uint32_t magic = 0;
   Op op = Op::kOpen;
   RETURN_IF_ERROR(r.Get(&magic));
@@ -187,16 +218,23 @@ Status SsdFollower::Serve(
                            &all);
   };
   auto answer_one = [&](int32_t value) { return answer({&value, 1}); };
+  int32_t num_blocks = 0, block_size = 0;
+  KvDtype dtype = KvDtype::kBf16;
   switch (op) {
+    case Op::kPool: {
+      RETURN_IF_ERROR(ReadPoolShape(r, &num_blocks, &block_size, &dtype));
+      RETURN_IF_ERROR(r.ExpectEnd());
+      Status s = make_storage(num_blocks, block_size, dtype).status();
+      if (!s.ok()) {
+        LOG(ERROR) << "rank " << group.rank() << ": KV pool: " << s.ToString();
+      }
+      return answer_one(s.ok() ? 1 : 0);
+    }
     case Op::kOpen: {
-      int32_t num_blocks = 0, block_size = 0;
-      KvDtype dtype = KvDtype::kBf16;
       BlockHash fingerprint;
       std::vector<char> dir;
       SsdCacheOptions options;
-      RETURN_IF_ERROR(r.Get(&num_blocks));
-      RETURN_IF_ERROR(r.Get(&block_size));
-      RETURN_IF_ERROR(r.Get(&dtype));
+      RETURN_IF_ERROR(ReadPoolShape(r, &num_blocks, &block_size, &dtype));
       RETURN_IF_ERROR(r.Get(&fingerprint));
       RETURN_IF_ERROR(r.GetArray(&dir));
       RETURN_IF_ERROR(r.Get(&options.max_bytes));
