@@ -57,7 +57,7 @@ class ByteReader {
     RETURN_IF_ERROR(Get(&n));
     if (n > (bytes_.size() - at_) / sizeof(T)) return Truncated();
     values->resize(static_cast<size_t>(n));
-    std::memcpy(values->data(), bytes_.data() + at_, static_cast<size_t>(n) * sizeof(T));
+    if (n > 0) std::memcpy(values->data(), bytes_.data() + at_, static_cast<size_t>(n) * sizeof(T));
     at_ += static_cast<size_t>(n) * sizeof(T);
     return Status::Ok();
   }
