@@ -1,5 +1,5 @@
 // Shared by the e2e scripts: a tiny random Qwen3 model with the real tokenizer, written once
-// into a work folder, and `tierserve serve` on it on a free port.
+// into a work folder, `tierserve serve` on it on a free port, and a runner of named checks.
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -36,4 +36,29 @@ export function startTinyServer(binary, modelDir, extraArgs = []) {
     });
     child.log = () => log;
   });
+}
+
+// run(name, fn) runs one check and reports it (a failure does not stop the others); finish()
+// reports the total and exits non-zero when any check failed.
+export function checkRunner() {
+  let failed = 0;
+  return {
+    async run(name, fn) {
+      const t0 = Date.now();
+      try {
+        await fn();
+        console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+      } catch (e) {
+        failed++;
+        console.log(`FAIL ${name}\n${e.stack}`);
+      }
+    },
+    finish() {
+      if (failed) {
+        console.log(`${failed} failed`);
+        process.exit(1);
+      }
+      console.log('all passed');
+    },
+  };
 }

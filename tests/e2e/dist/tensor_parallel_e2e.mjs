@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import OpenAI from 'openai';
-import { ensureTinyModel, startTinyServer } from '../tiny_server.mjs';
+import { checkRunner, ensureTinyModel, startTinyServer } from '../tiny_server.mjs';
 
 const [binary, workDir] = process.argv.slice(2);
 const modelDir = path.join(workDir, 'e2e-tiny-qwen3');
@@ -115,17 +115,7 @@ async function sigtermAndSsdRestart() {
 
 async function main() {
   ensureTinyModel(binary, modelDir);
-  let failed = 0;
-  const run = async (name, fn) => {
-    const t0 = Date.now();
-    try {
-      await fn();
-      console.log(`ok   ${name} (${Date.now() - t0} ms)`);
-    } catch (e) {
-      failed++;
-      console.log(`FAIL ${name}\n${e.stack}`);
-    }
-  };
+  const { run, finish } = checkRunner();
   const one = await startTinyServer(binary, modelDir);
   const two = await startTinyServer(binary, modelDir, split);
   await run('two ranks answer as one: plain, batched, streamed', () => sameAnswersAsOneRank(one, two));
@@ -136,11 +126,7 @@ async function main() {
   await run('a killed rank: the stream fails with a clear error, the server exits', deadRankEndsTheServer);
   await run('SIGTERM: two ranks shut down cleanly; their SSD tiers serve a restart',
     sigtermAndSsdRestart);
-  if (failed) {
-    console.log(`${failed} failed`);
-    process.exit(1);
-  }
-  console.log('all passed');
+  finish();
 }
 
 await main();

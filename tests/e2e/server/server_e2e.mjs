@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import path from 'node:path';
 import OpenAI from 'openai';
-import { ensureTinyModel, startTinyServer } from '../tiny_server.mjs';
+import { checkRunner, ensureTinyModel, startTinyServer } from '../tiny_server.mjs';
 
 const [binary, workDir] = process.argv.slice(2);
 const modelDir = path.join(workDir, 'e2e-tiny-qwen3');
@@ -334,26 +334,12 @@ async function main() {
   ensureModel();
   const s = await startServer();
   const ai = client(s);
-  let failed = 0;
-  const run = async (name, fn) => {
-    const t0 = Date.now();
-    try {
-      await fn();
-      console.log(`ok   ${name} (${Date.now() - t0} ms)`);
-    } catch (e) {
-      failed++;
-      console.log(`FAIL ${name}\n${e.stack}`);
-    }
-  };
+  const { run, finish } = checkRunner();
   for (const t of tests) await run(t.name, () => t.fn(s, ai));
   s.kill('SIGKILL');
   await run('api key: 401 as AuthenticationError, /health open', authTests);
   await run('SIGTERM during streaming: well-formed ends, exit 0', sigtermTest);
-  if (failed) {
-    console.log(`${failed} failed`);
-    process.exit(1);
-  }
-  console.log('all passed');
+  finish();
 }
 
 await main();
