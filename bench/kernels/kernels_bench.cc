@@ -3,10 +3,14 @@
 //   build/bench/kernels/ts_kernels_bench --benchmark_filter=MatMul
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <memory>
 #include <numeric>
 #include <random>
 
+#include "base/large_alloc.h"
 #include "base/thread_pool.h"
 #include "kernels/attention.h"
 #include "kernels/matmul.h"
@@ -105,7 +109,11 @@ BENCHMARK(BM_MatMulFromDram)
 
 // S sequences of ctx cached tokens each, the last `queries` of them new in this step (causal).
 // Qwen3-0.6B attention shape: 16 heads, 8 KV heads, head_dim 128, bf16 KV, blocks of 16.
-void RunAttention(benchmark::State& state, int32_t S, int32_t ctx, int32_t queries) {
+// With layers > 1 the pool holds that many layers of KV (at 28, a decode step's 470 MB: more
+// than any cache) in shuffled blocks, and each iteration attends the next layer, so K and V
+// come from memory as in a model's step.
+void RunAttention(benchmark::State& state, int32_t S, int32_t ctx, int32_t queries,
+                  int32_t layers = 1, int threads = 1) {
   PagedAttentionArgs a;
   a.kv_dtype = KvDtype::kBf16;
   a.block_size = 16;
@@ -116,25 +124,35 @@ void RunAttention(benchmark::State& state, int32_t S, int32_t ctx, int32_t queri
   a.num_seqs = S;
   a.max_blocks_per_seq = (ctx + 15) / 16;
   const size_t blocks = static_cast<size_t>(S) * a.max_blocks_per_seq;
-  std::vector<uint16_t> k(blocks * 8 * 16 * 128, 0x3f80);
-  std::vector<uint16_t> v(k.size(), 0x3f00);
+  const size_t layer_elems = blocks * 8 * 16 * 128;
+  // On 2 MiB pages, as the engine's KV pool.
+  const size_t elems = layer_elems * layers;
+  std::unique_ptr<uint16_t[], void (*)(void*)> k(
+      static_cast<uint16_t*>(AllocateLarge(elems * sizeof(uint16_t))), std::free);
+  std::unique_ptr<uint16_t[], void (*)(void*)> v(
+      static_cast<uint16_t*>(AllocateLarge(elems * sizeof(uint16_t))), std::free);
+  std::fill_n(k.get(), elems, uint16_t{0x3f80});
+  std::fill_n(v.get(), elems, uint16_t{0x3f00});
   std::vector<int32_t> table(blocks);
   std::iota(table.begin(), table.end(), 0);
+  std::mt19937 rng(2);
+  if (layers > 1) std::shuffle(table.begin(), table.end(), rng);
   std::vector<int32_t> qs(static_cast<size_t>(S) + 1);
   std::iota(qs.begin(), qs.end(), 0);
   for (int32_t& start : qs) start *= queries;
   std::vector<int32_t> cl;
   cl.assign(static_cast<size_t>(S), ctx);
-  a.k_pool = k.data();
-  a.v_pool = v.data();
   a.query_start = qs.data();
   a.context_len = cl.data();
   a.block_table = table.data();
-  std::mt19937 rng(2);
   auto q = testing::RandomVector(static_cast<size_t>(S) * queries * 16 * 128, rng);
   std::vector<float> out(q.size());
-  ThreadPool pool(1);
+  ThreadPool pool(threads);
+  int32_t layer = 0;
   for (auto _ : state) {
+    a.k_pool = k.get() + layer * layer_elems;
+    a.v_pool = v.get() + layer * layer_elems;
+    layer = (layer + 1) % layers;
     PagedAttention(q.data(), a, out.data(), pool);
     benchmark::DoNotOptimize(out.data());
   }
@@ -152,6 +170,17 @@ BENCHMARK(BM_DecodeAttention)
     ->Args({16, 256})
     ->Args({1, 4096})
     ->Unit(benchmark::kMicrosecond);
+
+// args: sequences, context, threads; KV of 28 layers read from memory (see RunAttention).
+void BM_DecodeAttentionFromMemory(benchmark::State& state) {
+  RunAttention(state, static_cast<int32_t>(state.range(0)), static_cast<int32_t>(state.range(1)), 1,
+               28, static_cast<int>(state.range(2)));
+}
+BENCHMARK(BM_DecodeAttentionFromMemory)
+    ->Args({16, 256, 1})
+    ->Args({16, 256, 2})
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 
 // args: prompt tokens, all new (one layer of a prefill), one thread.
 void BM_PrefillAttention(benchmark::State& state) {

@@ -1,7 +1,10 @@
 #include "kernels/attention.h"
 
+#include <algorithm>
+
 #include "base/check.h"
 #include "base/thread_pool.h"
+#include "kernels/cpu/attention_tasks.h"
 #include "kernels/cpu/simd_util.h"
 
 namespace ts {
@@ -11,6 +14,33 @@ void PagedAttentionImpl(const float* q, const PagedAttentionArgs& a, float* out,
 namespace cpu::avx512 {
 void PagedAttentionImpl(const float* q, const PagedAttentionArgs& a, float* out, ThreadPool& pool);
 }
+
+namespace cpu {
+
+std::vector<AttentionTask> SplitAttention(const PagedAttentionArgs& a, int32_t query_tile,
+                                          int threads, int32_t max_run) {
+  int64_t tiles = 0;
+  for (int32_t s = 0; s < a.num_seqs; ++s) {
+    tiles += (a.query_start[s + 1] - a.query_start[s] + query_tile - 1) / query_tile;
+  }
+  const int64_t wanted = 4 * static_cast<int64_t>(threads);
+  const int64_t runs_per_tile =
+      std::clamp<int64_t>((wanted + tiles - 1) / std::max<int64_t>(1, tiles), 1, a.num_kv_heads);
+  const int32_t run =
+      std::min(max_run, static_cast<int32_t>((a.num_kv_heads + runs_per_tile - 1) / runs_per_tile));
+  std::vector<AttentionTask> tasks;
+  for (int32_t s = 0; s < a.num_seqs; ++s) {
+    for (int32_t t = a.query_start[s]; t < a.query_start[s + 1]; t += query_tile) {
+      for (int32_t h = 0; h < a.num_kv_heads; h += run) {
+        tasks.push_back({s, t, std::min(a.query_start[s + 1], t + query_tile), h,
+                         std::min(a.num_kv_heads, h + run)});
+      }
+    }
+  }
+  return tasks;
+}
+
+}  // namespace cpu
 
 void PagedAttentionWithIsa(Isa isa, const float* q, const PagedAttentionArgs& a, float* out,
                            ThreadPool& pool) {

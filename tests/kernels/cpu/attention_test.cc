@@ -113,5 +113,30 @@ TEST(PagedAttentionTest, MultiHeadNoGqaLargeBlocks) {
   RunScenario(sc, KvDtype::kF32, 1e-5);
 }
 
+// Qwen3's shape with more sequences than the pool's threads need: in the batch each task takes
+// every kv head of a block, alone a sequence is cut into runs of heads; rows must not change.
+TEST(PagedAttentionTest, WholeBlockTasksMatchHeadRuns) {
+  Scenario sc;
+  sc.num_heads = 16;
+  sc.num_kv_heads = 8;
+  sc.head_dim = 128;
+  sc.block_size = 16;
+  sc.cached = {40, 0, 300, 17, 5, 64, 1, 90, 33};
+  sc.num_new = {1, 21, 1, 1, 1, 2, 1, 1, 3};
+  RunScenario(sc, KvDtype::kBf16, 1e-5);
+  RunScenario(sc, KvDtype::kF16, 1e-5);
+}
+
+// Groups of four query heads (pairs only), head_dim past one 32-element chunk by a part.
+TEST(PagedAttentionTest, GroupsOfFourOddHeadDim) {
+  Scenario sc;
+  sc.num_heads = 12;
+  sc.num_kv_heads = 3;
+  sc.head_dim = 72;
+  sc.block_size = 7;
+  RunScenario(sc, KvDtype::kF32, 1e-5);
+  RunScenario(sc, KvDtype::kBf16, 1e-5);
+}
+
 }  // namespace
 }  // namespace ts
