@@ -8,6 +8,9 @@
 // split order. Sequences the tiled prefill kernel takes (tiled_min_queries) are skipped.
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
+
+#include <cuda_pipeline.h>
 
 #include "kernels/cuda/cuda_kernels.h"
 #include "kernels/cuda/cuda_util.cuh"
@@ -51,6 +54,59 @@ __device__ __forceinline__ float WarpMax(float v) {
   return v;
 }
 
+// The end of a decode kernel: each warp left its (max, sum, unnormalized output) per head in
+// shared memory; combine them and write the normalized output, or with several splits this
+// split's partial record (max, sum, output) for MergeSplitsKernel.
+template <int kGroup, int kMaxD>
+__device__ void MergeWarps(const float (&sm_m)[kWarps][kGroup], const float (&sm_l)[kWarps][kGroup],
+                           const float (&sm_acc)[kWarps][kGroup][kMaxD], int64_t first_head, int D,
+                           int split, int num_splits, float* scratch, bf16* out) {
+  for (int g = 0; g < kGroup; ++g) {
+    float mx = -INFINITY;
+    for (int w = 0; w < kWarps; ++w) mx = fmaxf(mx, sm_m[w][g]);
+    float weight[kWarps], total = 0.f;
+    for (int w = 0; w < kWarps; ++w) {
+      weight[w] = sm_m[w][g] == -INFINITY ? 0.f : __expf(sm_m[w][g] - mx);
+      total += sm_l[w][g] * weight[w];
+    }
+    const int64_t head_index = first_head + g;
+    if (num_splits == 1) {
+      for (int d = threadIdx.x; d < D; d += blockDim.x) {
+        float o = 0.f;
+        for (int w = 0; w < kWarps; ++w) o += sm_acc[w][g][d] * weight[w];
+        out[head_index * D + d] = __float2bfloat16_rn(o / total);
+      }
+      continue;
+    }
+    float* rec = scratch + (head_index * num_splits + split) * (D + 2);
+    if (threadIdx.x == 0) {
+      rec[0] = mx;
+      rec[1] = total;
+    }
+    for (int d = threadIdx.x; d < D; d += blockDim.x) {
+      float o = 0.f;
+      for (int w = 0; w < kWarps; ++w) o += sm_acc[w][g][d] * weight[w];
+      rec[2 + d] = o;
+    }
+  }
+}
+
+// The keys [key_begin, key_end) of token t for its kernel's block (a split of them).
+struct KeyRange {
+  int seq, begin, end;
+};
+__device__ __forceinline__ KeyRange TokenKeys(const AttentionArgs& a, int64_t t, int split,
+                                              int num_splits) {
+  const int s = a.token_seq[t];
+  const int n = a.query_start[s + 1] - a.query_start[s];
+  const int i = static_cast<int>(t - a.query_start[s]);
+  const int visible = a.context_len[s] - n + i + 1;  // keys 0..visible-1
+  // The token's keys in num_splits near-equal parts, or in parts of split_keys.
+  const int per_split = a.split_keys > 0 ? a.split_keys : (visible + num_splits - 1) / num_splits;
+  const int begin = split * per_split;
+  return {s, begin, min(visible, begin + per_split)};
+}
+
 template <typename KvT, int kPerLane, int kGroup>
 __global__ void __launch_bounds__(kWarps * 32)
     AttentionKernel(const float* q, AttentionArgs a, int tiled_min, int num_splits, float* scratch,
@@ -60,14 +116,8 @@ __global__ void __launch_bounds__(kWarps * 32)
   if (Tiled(a, tiled_min, t)) return;
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   const int D = a.head_dim;
-  const int s = a.token_seq[t];
-  const int n = a.query_start[s + 1] - a.query_start[s];
-  const int i = static_cast<int>(t - a.query_start[s]);
-  const int visible = a.context_len[s] - n + i + 1;  // keys 0..visible-1
-  // The token's keys in num_splits near-equal parts, or in parts of split_keys.
-  const int per_split = a.split_keys > 0 ? a.split_keys : (visible + num_splits - 1) / num_splits;
-  const int key_begin = split * per_split;
-  const int key_end = min(visible, key_begin + per_split);
+  const KeyRange keys_of = TokenKeys(a, t, split, num_splits);
+  const int s = keys_of.seq, key_begin = keys_of.begin, key_end = keys_of.end;
   const int kvh = h0 / (a.num_heads / a.num_kv_heads);
   const KvT* k_pool = static_cast<const KvT*>(a.k_pool);
   const KvT* v_pool = static_cast<const KvT*>(a.v_pool);
@@ -160,34 +210,191 @@ __global__ void __launch_bounds__(kWarps * 32)
     for (int e = 0; e < kPerLane; ++e) sm_acc[warp][g][lane * kPerLane + e] = acc[g][e];
   }
   __syncthreads();
-  for (int g = 0; g < kGroup; ++g) {
-    float mx = -INFINITY;
-    for (int w = 0; w < kWarps; ++w) mx = fmaxf(mx, sm_m[w][g]);
-    float weight[kWarps], total = 0.f;
-    for (int w = 0; w < kWarps; ++w) {
-      weight[w] = sm_m[w][g] == -INFINITY ? 0.f : __expf(sm_m[w][g] - mx);
-      total += sm_l[w][g] * weight[w];
-    }
-    const int64_t head_index = t * a.num_heads + h0 + g;
-    if (num_splits == 1) {
-      for (int d = threadIdx.x; d < D; d += blockDim.x) {
-        float o = 0.f;
-        for (int w = 0; w < kWarps; ++w) o += sm_acc[w][g][d] * weight[w];
-        out[head_index * D + d] = __float2bfloat16_rn(o / total);
+  MergeWarps<kGroup, kPerLane * 32>(sm_m, sm_l, sm_acc, t * a.num_heads + h0, D, split, num_splits,
+                                    scratch, out);
+}
+
+// Decode attention for head_dim kD, rows read across lanes: kRowLanes lanes hold one K or V row
+// (kVec elements each, one 16-byte piece), so a warp reads kRows whole rows at once. The
+// thread block streams its keys through shared memory in chunks of kChunkKeys, kStages chunks
+// in flight (cp.async): the loads do not wait on registers or on the math, where
+// AttentionKernel's lane-per-key loads touch 32 rows per instruction and wait on L1. Each warp
+// takes kWarpKeys keys of a chunk: dot products reduced over a row's lanes, one online-softmax
+// update per head for its keys, then the values; each lane keeps kVec output elements per
+// head, and the warps merge at the end.
+template <typename KvT, int kGroup, int kD>
+struct RowAttentionShape {
+  static constexpr int kVec = 16 / sizeof(KvT);
+  static constexpr int kRowLanes = kD / kVec;
+  static_assert(kRowLanes <= 32 && 32 % kRowLanes == 0, "a row must fit a warp evenly");
+  static constexpr int kRows = 32 / kRowLanes;
+  static constexpr int kLoads = 4;  // rows per lane and chunk
+  static constexpr int kWarpKeys = kRows * kLoads;
+  static constexpr int kChunkKeys = kWarps * kWarpKeys;
+  static constexpr int kChunkPieces = kChunkKeys * kRowLanes;  // of K, and as many of V
+  static constexpr int kStages = 3;
+  static constexpr int kSmemBytes = kStages * 2 * kChunkPieces * 16;
+  static_assert(kWarps * kGroup * (kD + 2) * 4 <= kSmemBytes, "the merge reuses the stages");
+};
+
+template <typename KvT, int kGroup, int kD>
+__global__ void __launch_bounds__(kWarps * 32)
+    RowAttentionKernel(const float* q, AttentionArgs a, int tiled_min, int num_splits,
+                       float* scratch, bf16* out) {
+  using Shape = RowAttentionShape<KvT, kGroup, kD>;
+  constexpr int kVec = Shape::kVec, kRowLanes = Shape::kRowLanes, kRows = Shape::kRows;
+  constexpr int kLoads = Shape::kLoads, kChunkKeys = Shape::kChunkKeys;
+  constexpr int kChunkPieces = Shape::kChunkPieces, kStages = Shape::kStages;
+  using Piece = Vec<KvT, kVec>;
+  extern __shared__ __align__(16) uint8_t smem[];  // kStages x (K pieces, V pieces)
+  Piece* const stages = reinterpret_cast<Piece*>(smem);
+
+  const int h0 = blockIdx.x * kGroup, split = blockIdx.z;
+  const int64_t t = blockIdx.y;
+  if (Tiled(a, tiled_min, t)) return;
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  const int sub = lane / kRowLanes;             // which row of a warp read is the lane's
+  const int part = lane % kRowLanes;            // which piece of it
+  const KeyRange r = TokenKeys(a, t, split, num_splits);
+  const int kvh = h0 / (a.num_heads / a.num_kv_heads);
+  const KvT* k_pool = static_cast<const KvT*>(a.k_pool);
+  const KvT* v_pool = static_cast<const KvT*>(a.v_pool);
+  const int32_t* blocks = a.block_table + static_cast<int64_t>(r.seq) * a.max_blocks_per_seq;
+  const int chunks = max(0, (r.end - r.begin + kChunkKeys - 1) / kChunkKeys);
+
+  // Starts the copy of chunk c into its stage (one commit group, empty past the last chunk).
+  auto fetch = [&](int c) {
+    if (c < chunks) {
+      Piece* k_dst = stages + (c % kStages) * 2 * kChunkPieces;
+      Piece* v_dst = k_dst + kChunkPieces;
+#pragma unroll
+      for (int i = 0; i < kChunkPieces / (kWarps * 32); ++i) {
+        const int piece = threadIdx.x + i * kWarps * 32;
+        const int j = r.begin + c * kChunkKeys + piece / kRowLanes;
+        if (j < r.end) {
+          const int64_t at =
+              ((static_cast<int64_t>(blocks[j / a.block_size]) * a.num_kv_heads + kvh) *
+                   a.block_size +
+               j % a.block_size) *
+                  kD +
+              (piece % kRowLanes) * kVec;
+          __pipeline_memcpy_async(k_dst + piece, k_pool + at, 16);
+          __pipeline_memcpy_async(v_dst + piece, v_pool + at, 16);
+        }
       }
-      continue;
     }
-    float* rec = scratch + (head_index * num_splits + split) * (D + 2);
-    if (threadIdx.x == 0) {
-      rec[0] = mx;
-      rec[1] = total;
+    __pipeline_commit();
+  };
+#pragma unroll
+  for (int c = 0; c < kStages - 1; ++c) fetch(c);
+
+  float qr[kGroup][kVec], acc[kGroup][kVec], m[kGroup], l[kGroup];
+#pragma unroll
+  for (int g = 0; g < kGroup; ++g) {
+    const float* qg = q + (t * a.num_heads + h0 + g) * kD + part * kVec;
+#pragma unroll
+    for (int e = 0; e < kVec; e += 4) {
+      const float4 v = *reinterpret_cast<const float4*>(qg + e);
+      qr[g][e] = v.x * a.scale;
+      qr[g][e + 1] = v.y * a.scale;
+      qr[g][e + 2] = v.z * a.scale;
+      qr[g][e + 3] = v.w * a.scale;
     }
-    for (int d = threadIdx.x; d < D; d += blockDim.x) {
-      float o = 0.f;
-      for (int w = 0; w < kWarps; ++w) o += sm_acc[w][g][d] * weight[w];
-      rec[2 + d] = o;
+#pragma unroll
+    for (int e = 0; e < kVec; ++e) acc[g][e] = 0.f;
+    m[g] = -INFINITY;
+    l[g] = 0.f;
+  }
+  for (int c = 0; c < chunks; ++c) {
+    __pipeline_wait_prior(kStages - 2);
+    __syncthreads();  // chunk c is in; every warp is done with the stage fetched into next
+    fetch(c + kStages - 1);
+    const int first = r.begin + c * kChunkKeys + warp * Shape::kWarpKeys;  // the warp's keys
+    if (first >= r.end) continue;
+    const Piece* k_src = stages + (c % kStages) * 2 * kChunkPieces;
+    const Piece* v_src = k_src + kChunkPieces;
+    float p[kGroup][kLoads];
+#pragma unroll
+    for (int i = 0; i < kLoads; ++i) {
+      const int kk = warp * Shape::kWarpKeys + i * kRows + sub;  // key within the chunk
+      const bool valid = first + i * kRows + sub < r.end;
+      const Piece kv = k_src[kk * kRowLanes + part];
+#pragma unroll
+      for (int g = 0; g < kGroup; ++g) {
+        float dot = 0.f;
+#pragma unroll
+        for (int e = 0; e < kVec; ++e) dot += qr[g][e] * ToFloat(kv.v[e]);
+#pragma unroll
+        for (int o = kRowLanes / 2; o > 0; o >>= 1) dot += __shfl_xor_sync(0xffffffffu, dot, o);
+        p[g][i] = valid ? dot : -INFINITY;
+      }
+    }
+#pragma unroll
+    for (int g = 0; g < kGroup; ++g) {
+      float step_max = p[g][0];
+#pragma unroll
+      for (int i = 1; i < kLoads; ++i) step_max = fmaxf(step_max, p[g][i]);
+#pragma unroll
+      for (int o = 16; o >= kRowLanes; o >>= 1) {
+        step_max = fmaxf(step_max, __shfl_xor_sync(0xffffffffu, step_max, o));
+      }
+      const float m_new = fmaxf(m[g], step_max);  // finite: the warp's first key is valid
+      const float correction = __expf(m[g] - m_new);
+      float sum = 0.f;
+#pragma unroll
+      for (int i = 0; i < kLoads; ++i) {
+        p[g][i] = __expf(p[g][i] - m_new);  // 0 for the keys past the end (-inf)
+        sum += p[g][i];
+      }
+#pragma unroll
+      for (int o = 16; o >= kRowLanes; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+      l[g] = l[g] * correction + sum;
+      m[g] = m_new;
+#pragma unroll
+      for (int e = 0; e < kVec; ++e) acc[g][e] *= correction;
+    }
+#pragma unroll
+    for (int i = 0; i < kLoads; ++i) {
+      const int kk = warp * Shape::kWarpKeys + i * kRows + sub;
+      if (first + i * kRows + sub >= r.end) continue;  // its stage slot holds stale rows
+      const Piece vv = v_src[kk * kRowLanes + part];
+#pragma unroll
+      for (int g = 0; g < kGroup; ++g) {
+#pragma unroll
+        for (int e = 0; e < kVec; ++e) acc[g][e] += p[g][i] * ToFloat(vv.v[e]);
+      }
     }
   }
+  // The lanes holding the same elements of different rows add up.
+#pragma unroll
+  for (int g = 0; g < kGroup; ++g) {
+#pragma unroll
+    for (int e = 0; e < kVec; ++e) {
+#pragma unroll
+      for (int o = 16; o >= kRowLanes; o >>= 1) {
+        acc[g][e] += __shfl_xor_sync(0xffffffffu, acc[g][e], o);
+      }
+    }
+  }
+  __pipeline_wait_prior(0);
+  __syncthreads();  // the stages are free: the merge's buffers go there
+  auto& sm_acc = *reinterpret_cast<float(*)[kWarps][kGroup][kD]>(smem);
+  auto& sm_m = *reinterpret_cast<float(*)[kWarps][kGroup]>(smem + sizeof(sm_acc));
+  auto& sm_l = *reinterpret_cast<float(*)[kWarps][kGroup]>(smem + sizeof(sm_acc) + sizeof(sm_m));
+#pragma unroll
+  for (int g = 0; g < kGroup; ++g) {
+    if (lane == 0) {
+      sm_m[warp][g] = m[g];
+      sm_l[warp][g] = l[g];
+    }
+    if (sub == 0) {
+#pragma unroll
+      for (int e = 0; e < kVec; ++e) sm_acc[warp][g][part * kVec + e] = acc[g][e];
+    }
+  }
+  __syncthreads();
+  MergeWarps<kGroup, kD>(sm_m, sm_l, sm_acc, t * a.num_heads + h0, a.head_dim, split, num_splits,
+                         scratch, out);
 }
 
 __global__ void MergeSplitsKernel(const float* scratch, AttentionArgs a, int tiled_min,
@@ -233,31 +440,63 @@ int NumSplits(const AttentionArgs& a, int num_sms) {
   return static_cast<int>(std::max<int64_t>(1, std::min(wanted, useful)));
 }
 
-template <typename KvT, int kPerLane>
+// Calls f with the GQA group size as a compile-time constant.
+template <typename F>
+void DispatchGroup(int group, F&& f) {
+  switch (group) {
+    case 8:
+      return f(std::integral_constant<int, 8>{});
+    case 4:
+      return f(std::integral_constant<int, 4>{});
+    case 2:
+      return f(std::integral_constant<int, 2>{});
+    default:
+      return f(std::integral_constant<int, 1>{});
+  }
+}
+
+// Whether RowAttentionKernel takes this head_dim: a row is one 16-byte load on each of a
+// power-of-two number of lanes (at most the warp).
+template <typename KvT>
+bool RowKernelFits(int head_dim) {
+  constexpr int kVec = 16 / sizeof(KvT);
+  return (head_dim == 64 || head_dim == 128 || head_dim == 256) && head_dim / kVec <= 32;
+}
+
+template <typename KvT>
 void Launch(const float* q, const AttentionArgs& a, int tiled_min, int num_splits, float* scratch,
             bf16* out, cudaStream_t stream) {
   const int group = GroupSize(a);
   const dim3 grid(static_cast<unsigned>(a.num_heads / group), static_cast<unsigned>(a.num_tokens),
                   static_cast<unsigned>(num_splits));
   constexpr unsigned kThreads = kWarps * 32;
-  switch (group) {
-    case 8:
-      AttentionKernel<KvT, kPerLane, 8>
+  DispatchGroup(group, [&](auto group_constant) {
+    constexpr int kGroup = decltype(group_constant)::value;
+    if (RowKernelFits<KvT>(a.head_dim)) {
+      constexpr int kWide = sizeof(KvT) == 2 ? 256 : 128;  // f32 rows of 256 do not fit
+      auto launch = [&](auto kernel, int smem_bytes) {
+        kernel<<<grid, kThreads, smem_bytes, stream>>>(q, a, tiled_min, num_splits, scratch, out);
+      };
+      if (a.head_dim == 64) {
+        launch(RowAttentionKernel<KvT, kGroup, 64>, RowAttentionShape<KvT, kGroup, 64>::kSmemBytes);
+      } else if (a.head_dim == 128) {
+        launch(RowAttentionKernel<KvT, kGroup, 128>,
+               RowAttentionShape<KvT, kGroup, 128>::kSmemBytes);
+      } else {
+        launch(RowAttentionKernel<KvT, kGroup, kWide>,
+               RowAttentionShape<KvT, kGroup, kWide>::kSmemBytes);
+      }
+    } else if (a.head_dim <= 64) {
+      AttentionKernel<KvT, 2, kGroup>
           <<<grid, kThreads, 0, stream>>>(q, a, tiled_min, num_splits, scratch, out);
-      break;
-    case 4:
-      AttentionKernel<KvT, kPerLane, 4>
+    } else if (a.head_dim <= 128) {
+      AttentionKernel<KvT, 4, kGroup>
           <<<grid, kThreads, 0, stream>>>(q, a, tiled_min, num_splits, scratch, out);
-      break;
-    case 2:
-      AttentionKernel<KvT, kPerLane, 2>
+    } else {
+      AttentionKernel<KvT, 8, kGroup>
           <<<grid, kThreads, 0, stream>>>(q, a, tiled_min, num_splits, scratch, out);
-      break;
-    default:
-      AttentionKernel<KvT, kPerLane, 1>
-          <<<grid, kThreads, 0, stream>>>(q, a, tiled_min, num_splits, scratch, out);
-      break;
-  }
+    }
+  });
 }
 
 }  // namespace
@@ -277,14 +516,7 @@ void PagedAttention(const float* q, const AttentionArgs& a, float* scratch, int 
   if (tiled_min > 0) TiledPrefillAttention(q, a, num_sms, out, stream);
   if (tiled_min > 0 && a.num_seqs == 1) return;  // its one sequence was the tiled kernel's
   DispatchKv(a.kv_dtype, [&](auto type) {
-    using KvT = decltype(type);
-    if (a.head_dim <= 64) {
-      Launch<KvT, 2>(q, a, tiled_min, splits, scratch, out, stream);
-    } else if (a.head_dim <= 128) {
-      Launch<KvT, 4>(q, a, tiled_min, splits, scratch, out, stream);
-    } else {
-      Launch<KvT, 8>(q, a, tiled_min, splits, scratch, out, stream);
-    }
+    Launch<decltype(type)>(q, a, tiled_min, splits, scratch, out, stream);
   });
   if (splits > 1) {
     MergeSplitsKernel<<<static_cast<unsigned>(a.num_tokens * a.num_heads), 128, 0, stream>>>(

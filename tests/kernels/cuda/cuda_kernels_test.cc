@@ -169,7 +169,12 @@ INSTANTIATE_TEST_SUITE_P(
                       // Few tokens, long context: split across blocks and merged.
                       AttentionCase{8, 2, 128, KvDtype::kBf16, {1500, 611}, {1, 1}},
                       AttentionCase{6, 2, 96, KvDtype::kF16, {2049}, {3}},
-                      AttentionCase{16, 2, 256, KvDtype::kF32, {1100}, {1}}));
+                      AttentionCase{16, 2, 256, KvDtype::kF32, {1100}, {1}},
+                      // Row kernel shapes (head_dim 64/128/256): qwen3-8b's GQA of 4 with
+                      // decode and prefill tokens side by side, groups of 8 and of 1.
+                      AttentionCase{32, 8, 128, KvDtype::kBf16, {1000, 37, 0}, {1, 1, 5}},
+                      AttentionCase{16, 2, 128, KvDtype::kF16, {300, 3}, {1, 2}},
+                      AttentionCase{4, 4, 64, KvDtype::kF32, {50, 0}, {1, 23}}));
 
 struct GemvCase {
   WeightFormat format;
