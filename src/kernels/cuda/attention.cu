@@ -1,19 +1,21 @@
-// Paged causal attention. A thread block computes one (token, group of q heads sharing a KV
-// head, split); K and V rows are read once for the whole group. Its 4 warps take chunks of
-// 32 keys in turn: for QK each lane owns one key (a whole row, no cross-lane reduction per
-// key), the chunk's scores update a per-head online softmax, and for PV each lane owns
-// kPerLane contiguous output elements while the chunk's probabilities are broadcast. The
-// warps merge at the end. With several splits (few blocks, long contexts) each split writes
-// its partial (max, sum, unnormalized output) per head and a second kernel merges them in
-// split order. Sequences the tiled prefill kernel takes (tiled_min_queries) are skipped.
+// Paged causal attention for decode tokens and short prefill chunks (sequences the tiled
+// prefill kernel takes, tiled_min_queries, are skipped). A thread block computes one (token,
+// group of q heads sharing a KV head, split); K and V rows are read once for the whole group,
+// and its 4 warps merge at the end. Three kernels, by KV dtype and head_dim:
+//  - TensorDecodeKernel (bf16 KV, head_dim 64/128): the group's heads are the rows of a
+//    tensor-core tile, keys stream through shared memory (cp.async);
+//  - RowAttentionKernel (f16/f32 KV, head_dim 64/128/256): the same streaming, math on CUDA
+//    cores with a row's elements spread over lanes;
+//  - AttentionKernel (any other head_dim): lane-per-key scores from global memory.
+// With several splits (few blocks, long contexts) each split writes its partial (max, sum,
+// unnormalized output) per head and a second kernel merges them in split order.
 #include <algorithm>
 #include <cmath>
 #include <type_traits>
 
-#include <cuda_pipeline.h>
-
 #include "kernels/cuda/cuda_kernels.h"
 #include "kernels/cuda/cuda_util.cuh"
+#include "kernels/cuda/mma_util.cuh"
 #include "kernels/cuda/prefill_attention.h"
 
 namespace ts::cuda {
@@ -22,11 +24,6 @@ namespace {
 constexpr int kWarps = 4;
 constexpr int kChunk = 32;  // keys per warp step: one per lane
 constexpr int kMinSplitKeys = 128;
-
-template <typename T, int N>
-struct alignas(sizeof(T) * N) Vec {
-  T v[N];
-};
 
 // The lane's kPerLane elements of a row, as floats (zeros past D): one vector load when the
 // row allows it.
@@ -107,6 +104,17 @@ __device__ __forceinline__ KeyRange TokenKeys(const AttentionArgs& a, int64_t t,
   return {s, begin, min(visible, begin + per_split)};
 }
 
+// Row of key j of a sequence (its block table `blocks`) and kv head kvh in the pool.
+__device__ __forceinline__ int64_t KvRow(const AttentionArgs& a, const int32_t* blocks, int kvh,
+                                         int j) {
+  return (static_cast<int64_t>(blocks[j / a.block_size]) * a.num_kv_heads + kvh) * a.block_size +
+         j % a.block_size;
+}
+
+// Any head_dim: 4 warps take chunks of 32 keys in turn; for QK each lane owns one key (a whole
+// row, no cross-lane reduction per key), the chunk's scores update a per-head online softmax,
+// and for PV each lane owns kPerLane contiguous output elements while the chunk's
+// probabilities are broadcast.
 template <typename KvT, int kPerLane, int kGroup>
 __global__ void __launch_bounds__(kWarps * 32)
     AttentionKernel(const float* q, AttentionArgs a, int tiled_min, int num_splits, float* scratch,
@@ -145,8 +153,7 @@ __global__ void __launch_bounds__(kWarps * 32)
 #pragma unroll
     for (int g = 0; g < kGroup; ++g) score[g] = 0.f;
     if (valid) {
-      row = (static_cast<int64_t>(blocks[j / a.block_size]) * a.num_kv_heads + kvh) * a.block_size +
-            j % a.block_size;
+      row = KvRow(a, blocks, kvh, j);
       const KvT* krow = k_pool + row * D;
       constexpr int kStep = 16 / sizeof(KvT);  // elements per 16-byte load
       if (D % kStep == 0) {
@@ -253,8 +260,8 @@ __global__ void __launch_bounds__(kWarps * 32)
   const int64_t t = blockIdx.y;
   if (Tiled(a, tiled_min, t)) return;
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  const int sub = lane / kRowLanes;             // which row of a warp read is the lane's
-  const int part = lane % kRowLanes;            // which piece of it
+  const int sub = lane / kRowLanes;   // which row of a warp read is the lane's
+  const int part = lane % kRowLanes;  // which piece of it
   const KeyRange r = TokenKeys(a, t, split, num_splits);
   const int kvh = h0 / (a.num_heads / a.num_kv_heads);
   const KvT* k_pool = static_cast<const KvT*>(a.k_pool);
@@ -271,19 +278,13 @@ __global__ void __launch_bounds__(kWarps * 32)
       for (int i = 0; i < kChunkPieces / (kWarps * 32); ++i) {
         const int piece = threadIdx.x + i * kWarps * 32;
         const int j = r.begin + c * kChunkKeys + piece / kRowLanes;
-        if (j < r.end) {
-          const int64_t at =
-              ((static_cast<int64_t>(blocks[j / a.block_size]) * a.num_kv_heads + kvh) *
-                   a.block_size +
-               j % a.block_size) *
-                  kD +
-              (piece % kRowLanes) * kVec;
-          __pipeline_memcpy_async(k_dst + piece, k_pool + at, 16);
-          __pipeline_memcpy_async(v_dst + piece, v_pool + at, 16);
-        }
+        const bool valid = j < r.end;
+        const int64_t at = valid ? KvRow(a, blocks, kvh, j) * kD + (piece % kRowLanes) * kVec : 0;
+        CopyAsync16(k_dst + piece, k_pool + at, valid);
+        CopyAsync16(v_dst + piece, v_pool + at, valid);
       }
     }
-    __pipeline_commit();
+    CommitCopies();
   };
 #pragma unroll
   for (int c = 0; c < kStages - 1; ++c) fetch(c);
@@ -306,7 +307,7 @@ __global__ void __launch_bounds__(kWarps * 32)
     l[g] = 0.f;
   }
   for (int c = 0; c < chunks; ++c) {
-    __pipeline_wait_prior(kStages - 2);
+    WaitCopies<kStages - 2>();
     __syncthreads();  // chunk c is in; every warp is done with the stage fetched into next
     fetch(c + kStages - 1);
     const int first = r.begin + c * kChunkKeys + warp * Shape::kWarpKeys;  // the warp's keys
@@ -356,8 +357,7 @@ __global__ void __launch_bounds__(kWarps * 32)
 #pragma unroll
     for (int i = 0; i < kLoads; ++i) {
       const int kk = warp * Shape::kWarpKeys + i * kRows + sub;
-      if (first + i * kRows + sub >= r.end) continue;  // its stage slot holds stale rows
-      const Piece vv = v_src[kk * kRowLanes + part];
+      const Piece vv = v_src[kk * kRowLanes + part];  // zeros past the end
 #pragma unroll
       for (int g = 0; g < kGroup; ++g) {
 #pragma unroll
@@ -376,7 +376,7 @@ __global__ void __launch_bounds__(kWarps * 32)
       }
     }
   }
-  __pipeline_wait_prior(0);
+  WaitCopies<0>();
   __syncthreads();  // the stages are free: the merge's buffers go there
   auto& sm_acc = *reinterpret_cast<float(*)[kWarps][kGroup][kD]>(smem);
   auto& sm_m = *reinterpret_cast<float(*)[kWarps][kGroup]>(smem + sizeof(sm_acc));
@@ -390,6 +390,174 @@ __global__ void __launch_bounds__(kWarps * 32)
     if (sub == 0) {
 #pragma unroll
       for (int e = 0; e < kVec; ++e) sm_acc[warp][g][part * kVec + e] = acc[g][e];
+    }
+  }
+  __syncthreads();
+  MergeWarps<kGroup, kD>(sm_m, sm_l, sm_acc, t * a.num_heads + h0, a.head_dim, split, num_splits,
+                         scratch, out);
+}
+
+// Decode attention on tensor cores (bf16 KV, head_dim 64 or 128): the kGroup q heads that share
+// a KV head are the rows of one 16-row mma tile (the rest zero), so S = Q K^T and O += P V are
+// bf16 mma.sync m16n8k16 with float32 accumulators, a few instructions per key where the
+// CUDA-core kernels spend several per key and element. As in the tiled prefill kernel, q is
+// rounded to bf16 (with the scale and log2 e folded in) and so are the probabilities. The
+// keys stream through shared memory in chunks of 64, kStages in flight (cp.async); each warp
+// takes 16 keys of a chunk and keeps its own online softmax, and the warps merge at the end.
+template <int kD>
+struct TensorDecodeShape {
+  static constexpr int kPad = 8;  // row padding (elements): ldmatrix rows hit distinct banks
+  static constexpr int kWarpKeys = 16;
+  static constexpr int kChunkKeys = kWarps * kWarpKeys;
+  static constexpr int kStages = 3;
+  static constexpr int kStageElems = 2 * kChunkKeys * (kD + kPad);  // K rows, then V rows
+  static constexpr int kSmemBytes = kStages * kStageElems * 2;
+};
+
+template <int kGroup, int kD>
+__global__ void __launch_bounds__(kWarps * 32)
+    TensorDecodeKernel(const float* q, AttentionArgs a, int tiled_min, int num_splits,
+                       float* scratch, bf16* out) {
+  static_assert(kGroup <= 8, "the group's heads are rows 0..7 of the mma tile");
+  using Shape = TensorDecodeShape<kD>;
+  constexpr int kRow = kD + Shape::kPad, kChunkKeys = Shape::kChunkKeys;
+  constexpr int kStages = Shape::kStages, kStageElems = Shape::kStageElems;
+  extern __shared__ __align__(16) uint8_t smem[];
+  bf16* const stages = reinterpret_cast<bf16*>(smem);
+
+  const int h0 = blockIdx.x * kGroup, split = blockIdx.z;
+  const int64_t t = blockIdx.y;
+  if (Tiled(a, tiled_min, t)) return;
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  const int g = lane / 4, tq = lane % 4;  // mma fragment coordinates: row g (and g + 8)
+  const KeyRange r = TokenKeys(a, t, split, num_splits);
+  const int kvh = h0 / (a.num_heads / a.num_kv_heads);
+  const bf16* k_pool = static_cast<const bf16*>(a.k_pool);
+  const bf16* v_pool = static_cast<const bf16*>(a.v_pool);
+  const int32_t* blocks = a.block_table + static_cast<int64_t>(r.seq) * a.max_blocks_per_seq;
+  const int chunks = max(0, (r.end - r.begin + kChunkKeys - 1) / kChunkKeys);
+
+  // Each thread copies kCopies 16-byte pieces of K and of V a chunk. Their pool offsets (-1:
+  // past the end) are looked up one chunk ahead, so that the block-table reads are in flight
+  // during the math rather than in front of the copies.
+  constexpr int kCopies = kChunkKeys * kD / 8 / (kWarps * 32);
+  int64_t at[kCopies];
+  auto locate = [&](int c) {
+#pragma unroll
+    for (int i = 0; i < kCopies; ++i) {
+      const int piece = threadIdx.x + i * kWarps * 32;
+      const int j = r.begin + c * kChunkKeys + piece / (kD / 8);
+      at[i] = c < chunks && j < r.end ? KvRow(a, blocks, kvh, j) * kD + (piece % (kD / 8)) * 8 : -1;
+    }
+  };
+  auto fetch = [&](int c) {
+    if (c < chunks) {
+      bf16* k_dst = stages + (c % kStages) * kStageElems;
+      bf16* v_dst = k_dst + kChunkKeys * kRow;
+#pragma unroll
+      for (int i = 0; i < kCopies; ++i) {
+        const int piece = threadIdx.x + i * kWarps * 32;
+        const int dst = piece / (kD / 8) * kRow + (piece % (kD / 8)) * 8;
+        CopyAsync16(k_dst + dst, k_pool + max(at[i], int64_t{0}), at[i] >= 0);
+        CopyAsync16(v_dst + dst, v_pool + max(at[i], int64_t{0}), at[i] >= 0);
+      }
+    }
+    CommitCopies();
+    locate(c + 1);
+  };
+  locate(0);
+#pragma unroll
+  for (int c = 0; c < kStages - 1; ++c) fetch(c);
+
+  // A fragments of q (rows g < kGroup; rows g + 8 are zero): elements 2tq, 2tq + 1 and
+  // 2tq + 8, 2tq + 9 of each 16-element k-step.
+  constexpr float kLog2e = 1.4426950408889634f;
+  uint32_t qa[kD / 16][2];
+#pragma unroll
+  for (int ks = 0; ks < kD / 16; ++ks) {
+    qa[ks][0] = qa[ks][1] = 0;
+    if (g < kGroup) {
+      const float* row = q + (t * a.num_heads + h0 + g) * kD + ks * 16 + 2 * tq;
+      const float sc = a.scale * kLog2e;
+      qa[ks][0] = PackBf16(row[0] * sc, row[1] * sc);
+      qa[ks][1] = PackBf16(row[8] * sc, row[9] * sc);
+    }
+  }
+  float o[kD / 8][4] = {}, m = -INFINITY, l = 0.f;  // row g (rows g + 8 are padding)
+  for (int c = 0; c < chunks; ++c) {
+    WaitCopies<kStages - 2>();
+    __syncthreads();  // chunk c is in; every warp is done with the stage fetched into next
+    fetch(c + kStages - 1);
+    const int first = r.begin + c * kChunkKeys + warp * Shape::kWarpKeys;  // the warp's keys
+    if (first >= r.end) continue;
+    const bf16* k_src = stages + (c % kStages) * kStageElems + warp * Shape::kWarpKeys * kRow;
+    const bf16* v_src = k_src + kChunkKeys * kRow;
+    // S: two 8-key column tiles.
+    float sc[2][4] = {};
+#pragma unroll
+    for (int ks = 0; ks < kD / 16; ++ks) {
+      uint32_t b[4];
+      LoadMatrixX4(b, k_src + ((lane / 16) * 8 + lane % 8) * kRow + ks * 16 + (lane / 8) % 2 * 8);
+      const uint32_t a4[4] = {qa[ks][0], 0u, qa[ks][1], 0u};
+      Mma(sc[0], a4, b[0], b[1]);
+      Mma(sc[1], a4, b[2], b[3]);
+    }
+#pragma unroll
+    for (int nt = 0; nt < 2; ++nt) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        if (first + nt * 8 + 2 * tq + (e & 1) >= r.end) sc[nt][e] = -INFINITY;
+      }
+    }
+    // Online softmax of row g over the warp's 16 keys (a row's 4 threads form a quad).
+    float mx = fmaxf(fmaxf(sc[0][0], sc[0][1]), fmaxf(sc[1][0], sc[1][1]));
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+    mx = fmaxf(m, mx);  // finite: the warp's first key is valid
+    const float corr = Exp2(m - mx);
+    m = mx;
+    l *= corr;
+#pragma unroll
+    for (int nt = 0; nt < 2; ++nt) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        sc[nt][e] = e < 2 ? Exp2(sc[nt][e] - mx) : 0.f;  // padding rows: 0
+        l += sc[nt][e];
+      }
+    }
+#pragma unroll
+    for (int dn = 0; dn < kD / 8; ++dn) {
+      o[dn][0] *= corr;
+      o[dn][1] *= corr;
+    }
+    // O += P V: the two S tiles are the A fragment of the warp's 16 keys.
+    const uint32_t pa[4] = {PackBf16(sc[0][0], sc[0][1]), PackBf16(sc[0][2], sc[0][3]),
+                            PackBf16(sc[1][0], sc[1][1]), PackBf16(sc[1][2], sc[1][3])};
+#pragma unroll
+    for (int dp = 0; dp < kD / 16; ++dp) {
+      uint32_t b[4];
+      LoadMatrixX4Trans(b, v_src + (lane % 16) * kRow + dp * 16 + (lane / 16) * 8);
+      Mma(o[2 * dp], pa, b[0], b[1]);
+      Mma(o[2 * dp + 1], pa, b[2], b[3]);
+    }
+  }
+  l += __shfl_xor_sync(0xffffffffu, l, 1);
+  l += __shfl_xor_sync(0xffffffffu, l, 2);
+  WaitCopies<0>();
+  __syncthreads();  // the stages are free: the merge's buffers go there
+  auto& sm_acc = *reinterpret_cast<float(*)[kWarps][kGroup][kD]>(smem);
+  auto& sm_m = *reinterpret_cast<float(*)[kWarps][kGroup]>(smem + sizeof(sm_acc));
+  auto& sm_l = *reinterpret_cast<float(*)[kWarps][kGroup]>(smem + sizeof(sm_acc) + sizeof(sm_m));
+  if (g < kGroup) {
+    if (tq == 0) {
+      // Back to base e for MergeWarps and the split records: exp2(s - m) = exp(s ln2 - m ln2).
+      sm_m[warp][g] = m * 0.6931471805599453f;
+      sm_l[warp][g] = l;
+    }
+#pragma unroll
+    for (int dn = 0; dn < kD / 8; ++dn) {
+      sm_acc[warp][g][dn * 8 + 2 * tq] = o[dn][0];
+      sm_acc[warp][g][dn * 8 + 2 * tq + 1] = o[dn][1];
     }
   }
   __syncthreads();
@@ -463,6 +631,17 @@ bool RowKernelFits(int head_dim) {
   return (head_dim == 64 || head_dim == 128 || head_dim == 256) && head_dim / kVec <= 32;
 }
 
+template <int kGroup, int kD>
+void LaunchTensorDecode(dim3 grid, const float* q, const AttentionArgs& a, int tiled_min,
+                        int num_splits, float* scratch, bf16* out, cudaStream_t stream) {
+  constexpr int kSmem = TensorDecodeShape<kD>::kSmemBytes;
+  static const cudaError_t raised = cudaFuncSetAttribute(
+      TensorDecodeKernel<kGroup, kD>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
+  CUDA_CHECK(raised);
+  TensorDecodeKernel<kGroup, kD>
+      <<<grid, kWarps * 32, kSmem, stream>>>(q, a, tiled_min, num_splits, scratch, out);
+}
+
 template <typename KvT>
 void Launch(const float* q, const AttentionArgs& a, int tiled_min, int num_splits, float* scratch,
             bf16* out, cudaStream_t stream) {
@@ -472,7 +651,13 @@ void Launch(const float* q, const AttentionArgs& a, int tiled_min, int num_split
   constexpr unsigned kThreads = kWarps * 32;
   DispatchGroup(group, [&](auto group_constant) {
     constexpr int kGroup = decltype(group_constant)::value;
-    if (RowKernelFits<KvT>(a.head_dim)) {
+    if (std::is_same_v<KvT, bf16> && (a.head_dim == 64 || a.head_dim == 128)) {
+      if (a.head_dim == 64) {
+        LaunchTensorDecode<kGroup, 64>(grid, q, a, tiled_min, num_splits, scratch, out, stream);
+      } else {
+        LaunchTensorDecode<kGroup, 128>(grid, q, a, tiled_min, num_splits, scratch, out, stream);
+      }
+    } else if (RowKernelFits<KvT>(a.head_dim)) {
       constexpr int kWide = sizeof(KvT) == 2 ? 256 : 128;  // f32 rows of 256 do not fit
       auto launch = [&](auto kernel, int smem_bytes) {
         kernel<<<grid, kThreads, smem_bytes, stream>>>(q, a, tiled_min, num_splits, scratch, out);
