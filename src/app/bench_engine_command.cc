@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "engine/step_builder.h"
 #include "engine/tensor_parallel_follower.h"
+#include "kernels/host_buffer.h"
 #include "kv/kv_storage.h"
 #include "model/model.h"
 
@@ -92,7 +93,8 @@ Status RunOn(const BenchFlags& f, Communicator* group) {
   };
   std::vector<int32_t> prompt(static_cast<size_t>(f.prefill_tokens));
   for (auto& t : prompt) t = static_cast<int32_t>(rng() % static_cast<uint32_t>(c.vocab_size));
-  std::vector<float> logits(static_cast<size_t>(max_batch) * c.vocab_size);
+  HostBuffer logits(model->kv_memory());  // page-locked on a GPU, as the engine's
+  RETURN_IF_ERROR(logits.Reserve(static_cast<size_t>(max_batch) * c.vocab_size));
   StepBuilder step;
 
   std::printf(

@@ -16,6 +16,7 @@
 #include "engine/scheduler.h"
 #include "engine/sharded_kv.h"
 #include "engine/step_builder.h"
+#include "kernels/host_buffer.h"
 
 namespace ts {
 
@@ -53,6 +54,7 @@ class Engine::Impl {
                                     options.prefix_caching},
                    cache_.get()),
         max_model_len_(max_model_len),
+        logits_(model_->kv_memory()),
         seed_source_(std::random_device{}()) {
     eos_ids_ = model_->config().eos_token_ids;
     if (tokenizer_ != nullptr && tokenizer_->eos_id()) eos_ids_.push_back(*tokenizer_->eos_id());
@@ -271,8 +273,8 @@ class Engine::Impl {
     }
     StepBatch batch = builder_.batch();
     batch.logit_rows = logit_rows;
-    logits_.resize(logit_rows.size() * static_cast<size_t>(vocab));
-    Status s = model_->ValidateBatch(batch, cache_->pool_view());
+    Status s = logits_.Reserve(logit_rows.size() * static_cast<size_t>(vocab));
+    if (s.ok()) s = model_->ValidateBatch(batch, cache_->pool_view());
     const auto forward_start = std::chrono::steady_clock::now();
     if (s.ok()) s = model_->Forward(batch, cache_->pool_view(), logits_.data(), pool_);
     const auto forward_end = std::chrono::steady_clock::now();
@@ -481,7 +483,7 @@ class Engine::Impl {
   std::vector<int32_t> eos_ids_;
   std::unordered_map<uint64_t, std::unique_ptr<Sequence>> sequences_;  // engine thread
   StepBuilder builder_;
-  std::vector<float> logits_;
+  HostBuffer logits_;  // page-locked when the model is on a GPU
   uint64_t next_id_ = 1;
   std::mt19937_64 seed_source_;
   EngineMetrics metrics_;

@@ -19,6 +19,11 @@ class DeviceMemory {
   virtual Result<void*> Allocate(size_t bytes) = 0;
   virtual void Free(void* p) = 0;
   virtual void CopyToHost(void* host_dst, const void* src, size_t bytes) = 0;
+  // Host memory this device copies into and out of fastest: page-locked for a GPU (a copy
+  // into pageable memory runs at a quarter of the speed), ordinary for the host. Aligned to
+  // 64 bytes, not zeroed. Release with FreeHost.
+  virtual Result<void*> AllocateHost(size_t bytes) = 0;
+  virtual void FreeHost(void* p) = 0;
   virtual void CopyFromHost(void* dst, const void* host_src, size_t bytes) = 0;
 };
 

@@ -23,6 +23,14 @@ class HostDeviceMemory final : public DeviceMemory {
     return p;
   }
   void Free(void* p) override { std::free(p); }
+  Result<void*> AllocateHost(size_t bytes) override {
+    void* p = AllocateLarge(bytes);
+    if (p == nullptr) {
+      return ResourceExhausted("cannot allocate " + std::to_string(bytes) + " bytes");
+    }
+    return p;
+  }
+  void FreeHost(void* p) override { std::free(p); }
   void CopyToHost(void* host_dst, const void* src, size_t bytes) override {
     std::memcpy(host_dst, src, bytes);
   }

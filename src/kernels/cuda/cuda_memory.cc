@@ -36,6 +36,18 @@ Result<void*> CudaMemory::Allocate(size_t bytes) {
 
 void CudaMemory::Free(void* p) { CUDA_CHECK(cudaFree(p)); }
 
+Result<void*> CudaMemory::AllocateHost(size_t bytes) {
+  void* p = nullptr;
+  if (cudaError_t e = cudaMallocHost(&p, bytes); e != cudaSuccess) {
+    cudaGetLastError();
+    return ResourceExhausted("cannot allocate " + std::to_string(bytes) +
+                             " bytes of page-locked host memory: " + cudaGetErrorString(e));
+  }
+  return p;
+}
+
+void CudaMemory::FreeHost(void* p) { CUDA_CHECK(cudaFreeHost(p)); }
+
 void CudaMemory::CopyToHost(void* host_dst, const void* src, size_t bytes) {
   CUDA_CHECK(cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, copy_stream_));
   CUDA_CHECK(cudaStreamSynchronize(copy_stream_));

@@ -24,6 +24,8 @@ class CudaMemory final : public DeviceMemory {
   const char* name() const override { return "cuda:0"; }
   Result<void*> Allocate(size_t bytes) override;
   void Free(void* p) override;
+  Result<void*> AllocateHost(size_t bytes) override;
+  void FreeHost(void* p) override;
   void CopyToHost(void* host_dst, const void* src, size_t bytes) override;
   void CopyFromHost(void* dst, const void* host_src, size_t bytes) override;
 
